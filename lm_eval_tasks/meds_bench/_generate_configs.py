@@ -1,0 +1,200 @@
+"""Generate the MedS-Bench lm-eval YAMLs from the catalogue: one template per category, one
+five-line YAML per task, one group per category and the overall ``meds_bench`` group.
+
+    python -m meds_bench._generate_configs          # rewrite the YAMLs beside this file
+    python -m meds_bench._generate_configs --check  # exit 1 if the committed YAMLs are stale
+
+Everything a task needs beyond its name lives in its category's template; the per-category
+knobs (shots, generation budget, stop sequences, metrics) are the table below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from meds_bench.catalog import (
+    CATEGORIES,
+    CT_IDS,
+    MRI_IDS,
+    OVERALL_GROUP,
+    SUMMARIZATION_POOLED_GROUPS,
+    SUMMARIZATION_PRIMARY_IDS,
+    TASKS,
+    category_group,
+    tasks_in,
+)
+
+HERE = Path(__file__).resolve().parent
+VERSION = 1.0
+STOP_AT_NEXT_CASE = "\nInput:"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric of a category: its name and its aggregation (``mean`` or ``module.function``)."""
+
+    name: str
+    aggregation: str = "mean"
+
+
+@dataclass(frozen=True)
+class CategorySettings:
+    num_fewshot: int
+    max_gen_toks: int
+    until: tuple[str, ...] = (STOP_AT_NEXT_CASE,)
+    metrics: tuple[Metric, ...] = (Metric("exact_match"),)
+    # Module-level hook scoring one doc: ``process_results(doc, results) -> {metric: value}``.
+    process_results: str | None = None
+    # Metrics averaged over the category's tasks in its group (paper: plain mean of tasks).
+    group_metrics: tuple[str, ...] = field(default=("exact_match",))
+
+
+# Generation budgets are sized from the gold output patterns of SPEC B1 (the original generated
+# up to 1000 tokens for one-word answers); one-line answers also stop at a blank line.
+ONE_LINE = (STOP_AT_NEXT_CASE, "\n\n")
+SETTINGS: dict[str, CategorySettings] = {
+    "mcqa": CategorySettings(num_fewshot=0, max_gen_toks=64, until=ONE_LINE),
+    "rationale": CategorySettings(num_fewshot=3, max_gen_toks=512),
+    "explanation": CategorySettings(num_fewshot=3, max_gen_toks=256),
+    "ie": CategorySettings(num_fewshot=3, max_gen_toks=96),
+    "ner": CategorySettings(num_fewshot=3, max_gen_toks=128, until=ONE_LINE),
+    "diagnosis": CategorySettings(num_fewshot=3, max_gen_toks=32, until=ONE_LINE),
+    "treatment": CategorySettings(num_fewshot=3, max_gen_toks=32, until=ONE_LINE),
+    "outcome": CategorySettings(num_fewshot=3, max_gen_toks=8, until=ONE_LINE),
+    "classification": CategorySettings(num_fewshot=3, max_gen_toks=96, until=ONE_LINE),
+    "factver": CategorySettings(num_fewshot=3, max_gen_toks=256),
+    "nli": CategorySettings(num_fewshot=3, max_gen_toks=96),
+    "summarization": CategorySettings(num_fewshot=3, max_gen_toks=384),
+}
+# Tasks whose gold is a single word inside a category of longer answers.
+TASK_MAX_GEN_TOKS = {12: 8, 16: 8, 41: 8, 123: 8}
+
+
+class _Function(str):
+    """A ``!function dotted.path`` tag in the emitted YAML."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Function, lambda d, v: d.represent_scalar("!function", str(v), style=""))
+_Dumper.add_representer(str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style='"' if "\n" in v else None))
+
+
+def _dump(obj: object) -> str:
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def template(category: str) -> dict:
+    s = SETTINGS[category]
+    cfg: dict = {
+        "class": _Function("meds_bench.task.MedSBenchTask"),
+        "dataset_path": "Henrychur/MedS-Bench",
+        "output_type": "generate_until",
+        "test_split": "test",
+        "fewshot_split": "test",
+        "doc_to_text": "input",
+        "doc_to_target": "output",
+        # A zero default is left unset: lm-eval never lets --num_fewshot override an explicit 0.
+        **({"num_fewshot": s.num_fewshot} if s.num_fewshot else {}),
+        "generation_kwargs": {"until": list(s.until), "max_gen_toks": s.max_gen_toks, "do_sample": False},
+    }
+    if s.process_results:
+        cfg["process_results"] = _Function(s.process_results)
+    cfg["metric_list"] = [
+        {
+            "metric": m.name,
+            "aggregation": m.aggregation if m.aggregation == "mean" else _Function(m.aggregation),
+            "higher_is_better": True,
+            **({"ignore_case": True, "ignore_punctuation": True} if m.name == "exact_match" else {}),
+        }
+        for m in s.metrics
+    ]
+    cfg["metadata"] = {"version": VERSION}
+    return cfg
+
+
+def task_yaml(info) -> dict:
+    cfg: dict = {"include": "_template_yaml", "task": info.name, "task_alias": info.meds_id}
+    if info.task_id in TASK_MAX_GEN_TOKS:
+        budget = TASK_MAX_GEN_TOKS[info.task_id]
+        cfg["generation_kwargs"] = {"until": list(ONE_LINE), "max_gen_toks": budget, "do_sample": False}
+    return cfg
+
+
+def group_yaml(name: str, alias: str, members: list[str], metrics: tuple[str, ...], pooled: bool) -> dict:
+    return {
+        "group": name,
+        "group_alias": alias,
+        "task": members,
+        "aggregate_metric_list": [{"metric": m, "aggregation": "mean", "weight_by_size": pooled} for m in metrics],
+        "metadata": {"version": VERSION},
+    }
+
+
+def _names(ids: tuple[int, ...]) -> list[str]:
+    return [t.name for t in TASKS if t.task_id in ids]
+
+
+def render() -> dict[str, str]:
+    """Relative path -> file text of every generated file."""
+    header = "# Generated by _generate_configs.py from catalog.py: edit those, not this file.\n"
+    files: dict[str, str] = {}
+    for category in CATEGORIES:
+        files[f"tasks/{category}/_template_yaml"] = header + _dump(template(category))
+    for info in TASKS:
+        files[f"tasks/{info.category}/{info.name}.yaml"] = header + _dump(task_yaml(info))
+    groups: list[str] = []
+    for category, (_, title) in CATEGORIES.items():
+        members = [t.name for t in tasks_in(category)]
+        if category == "summarization":  # paper "Avg.": the four primary tasks only
+            members = _names(SUMMARIZATION_PRIMARY_IDS)
+        metrics = SETTINGS[category].group_metrics
+        name = category_group(category)
+        files[f"groups/{name}.yaml"] = header + _dump(group_yaml(name, title, members, metrics, pooled=False))
+        groups.append(name)
+    for key, ids in (("ct", CT_IDS), ("mri", MRI_IDS)):  # paper: instances of the six files pooled
+        name = SUMMARIZATION_POOLED_GROUPS[key]
+        metrics = SETTINGS["summarization"].group_metrics
+        alias = f"Text summarization {key.upper()} (pooled)"
+        files[f"groups/{name}.yaml"] = header + _dump(group_yaml(name, alias, _names(ids), metrics, pooled=True))
+        groups.append(name)
+    overall = {"group": OVERALL_GROUP, "group_alias": "MedS-Bench", "task": groups, "metadata": {"version": VERSION}}
+    files[f"groups/{OVERALL_GROUP}.yaml"] = header + _dump(overall)
+    return files
+
+
+def stale_files(root: Path = HERE) -> list[str]:
+    """Generated files that differ from (or are missing in) ``root``, plus stray generated YAMLs."""
+    expected = render()
+    stale = [p for p, text in expected.items() if not (root / p).is_file() or (root / p).read_text() != text]
+    present = {str(p.relative_to(root)) for p in root.glob("tasks/**/*.yaml")} | {
+        str(p.relative_to(root)) for p in root.glob("groups/*.yaml")
+    }
+    return sorted(stale + [p for p in present if p not in expected])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report stale files")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_files()
+        for path in stale:
+            print(f"stale: {path}", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in render().items():
+        target = HERE / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

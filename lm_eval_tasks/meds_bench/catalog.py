@@ -1,0 +1,175 @@
+"""The MedS-Bench task catalogue: the single table every other module reads.
+
+Each row fixes a task's user-facing name (SPEC A1), its MedS id, where its file lives in
+the hub repository (``<folder>/<file>``), its category group, language and whether it is
+derived from PhysioNet-credentialed data (MIMIC), which we may neither redistribute nor send
+to third-party APIs that retain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HUB_REPO_ID = "Henrychur/MedS-Bench"
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """One MedS-Bench task file and how it is evaluated."""
+
+    task_id: int
+    name: str
+    category: str
+    folder: str
+    file: str
+    language: str = "en"
+    credentialed: bool = False
+
+    @property
+    def meds_id(self) -> str:
+        """The MedS id used in the original release, e.g. ``task52``."""
+        return f"task{self.task_id}"
+
+    @property
+    def hub_path(self) -> str:
+        """Path of the task file inside the hub repository."""
+        return f"{self.folder}/{self.file}"
+
+    @property
+    def group(self) -> str:
+        """Name of the lm-eval category group this task belongs to."""
+        return category_group(self.category)
+
+
+# Category key -> (hub folder, human-readable name). The order is the order of reports.
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "mcqa": ("MCQA", "Multilingual multiple-choice QA"),
+    "rationale": ("Rationale", "Rationale"),
+    "explanation": ("Explanation", "Concept explanation"),
+    "ie": ("Information_extraction", "Information extraction"),
+    "ner": ("NER", "Named entity recognition"),
+    "diagnosis": ("Diagnosis", "Diagnosis"),
+    "treatment": ("Treatment_planning", "Treatment planning"),
+    "outcome": ("Clinical_outcome_prediction", "Clinical outcome prediction"),
+    "classification": ("Text_classification", "Text classification"),
+    "factver": ("Fact_verication", "Fact verification"),
+    "nli": ("NLI", "Natural language inference"),
+    "summarization": ("Text_summarization", "Text summarization"),
+}
+
+OVERALL_GROUP = "meds_bench"
+# Groups are named `meds_bench-<category>` so that `--tasks 'meds_bench_*'` matches tasks only.
+SUMMARIZATION_POOLED_GROUPS = {
+    "ct": "meds_bench-summarization_ct",
+    "mri": "meds_bench-summarization_mri",
+}
+SUMMARIZATION_PRIMARY_IDS = (78, 110, 112, 114)
+CT_IDS = tuple(range(83, 89))
+MRI_IDS = tuple(range(89, 95))
+ANATOMIES = ("chest", "head_and_neck", "brain", "abdomen", "pelvis", "spine")
+
+
+def category_group(category: str) -> str:
+    """lm-eval group name of a category key."""
+    return f"{OVERALL_GROUP}-{category}"
+
+
+def _t(task_id: int, name: str, category: str, file: str, **kw: object) -> TaskInfo:
+    return TaskInfo(task_id, f"meds_bench_{name}", category, CATEGORIES[category][0], file, **kw)  # type: ignore[arg-type]
+
+
+_RATIONALE_LANGS = (
+    (51, "zh", "chinese"),
+    (52, "en", "english"),
+    (53, "fr", "french"),
+    (54, "ja", "japanese"),
+    (55, "ru", "russian"),
+    (56, "es", "spanish"),
+)
+
+TASKS: tuple[TaskInfo, ...] = (
+    # MCQA
+    _t(57, "mcqa_medqa_en", "mcqa", "task57_medqa_question_answering_en.jsonl"),
+    _t(58, "mcqa_medqa_zh", "mcqa", "task58_medqa_question_answering_zh.jsonl", language="zh"),
+    _t(59, "mcqa_igakuqa_ja", "mcqa", "task59_igakuqa_question_answering.jsonl", language="ja"),
+    _t(60, "mcqa_frenchmedmcqa_fr", "mcqa", "task60_frenchmedmcqa_question_answering.jsonl", language="fr"),
+    _t(61, "mcqa_rumedbench_ru", "mcqa", "task61_rumedbench_question_answering.jsonl", language="ru"),
+    _t(129, "mcqa_headqa_es", "mcqa", "task129_headqa_question_answering.jsonl", language="es"),
+    _t(122, "mcqa_medmcqa", "mcqa", "task122_medmcqa_test_set.json"),
+    _t(123, "mcqa_pubmedqa", "mcqa", "task123_pubmedqa_test_set.json"),
+    # Rationale
+    *(
+        _t(i, f"rationale_{lang}", "rationale", f"task{i}_mmedbench_explanation_{word}_test_only.jsonl", language=lang)
+        for i, lang, word in _RATIONALE_LANGS
+    ),
+    # Concept explanation
+    _t(18, "explanation_healthfact", "explanation", "task18_test_healthfact_sentence_generation.json"),
+    _t(46, "explanation_do_entity", "explanation", "task46_do_entity_explanation.json"),
+    _t(50, "explanation_biolord", "explanation", "task50_biolord_explanation.json"),
+    # Information extraction
+    _t(1, "ie_pico_participant", "ie", "task1_participant_extraction.json"),
+    _t(2, "ie_pico_intervention", "ie", "task2_intervention_extraction.json"),
+    _t(3, "ie_pico_outcome", "ie", "task3_outcome_extraction.json"),
+    _t(29, "ie_ade_drug_dose", "ie", "task29_drug_dose_extraction.json"),
+    _t(74, "ie_pmc_patient", "ie", "task74_pmc_patient_case_report_basic_information_extraction.json"),
+    # NER
+    _t(125, "ner_bc4chem", "ner", "task125_test_bc4chem_named_enetity_recognition.json"),
+    _t(126, "ner_bc5chem", "ner", "task126_test_bc5chem_named_enetity_recognition.json"),
+    _t(127, "ner_bc5disease", "ner", "task127_test_bc5disease_named_enetity_recognition.json"),
+    _t(128, "ner_species800", "ner", "task128_test_species800_named_enetity_recognition.json"),
+    # Diagnosis, treatment planning
+    _t(130, "diagnosis_ddxplus", "diagnosis", "task130_DDXPlus_text_classification_test.json"),
+    _t(131, "treatment_seer", "treatment", "task131_SEER_text_classification_test.json"),
+    # Clinical outcome prediction (MIMIC-IV-ED)
+    _t(117, "outcome_hospitalization", "outcome", "task117_mimic4ed_benchmark_hospitalization.json", credentialed=True),
+    _t(118, "outcome_ed_revisit_72h", "outcome", "task118_mimic4ed_72h_ed_revisit_disposition.json", credentialed=True),
+    _t(119, "outcome_critical_triage", "outcome", "task119_mimic4ed_benchmark_critical_triage.json", credentialed=True),
+    # Text classification
+    _t(106, "classification_hoc", "classification", "task106_hoc_text_classification.json"),
+    # Fact verification
+    _t(12, "factver_pubmedqa", "factver", "task12_pubmedqa_classification.json"),
+    _t(16, "factver_healthfact", "factver", "task16_test_healthfact_classification.json"),
+    _t(100, "factver_ebms", "factver", "task100_ebms_answer_vertification.json"),
+    # NLI (MedNLI, MIMIC-III)
+    _t(41, "nli_mednli_discriminative", "nli", "task41_test_mednli_textual_entailment_discrimitive.json", credentialed=True),
+    _t(42, "nli_mednli_generative", "nli", "task42_test_mednli_textual_entailment_generative.json", credentialed=True),
+    # Text summarization
+    _t(78, "summarization_mimic_ultrasound", "summarization", "task78_mimic_ultrasound_summarization.json", credentialed=True),
+    *(
+        _t(83 + k, f"summarization_mimic_ct_{a}", "summarization", f"task{83 + k}_mimic_ct_{a}_summarization.json", credentialed=True)
+        for k, a in enumerate(ANATOMIES)
+    ),
+    *(
+        _t(89 + k, f"summarization_mimic_mri_{a}", "summarization", f"task{89 + k}_mimic_mri_{a}_summarization.json", credentialed=True)
+        for k, a in enumerate(ANATOMIES)
+    ),
+    _t(110, "summarization_rct_text", "summarization", "task110_rct_text_summurization.json"),
+    _t(112, "summarization_mimic_cxr", "summarization", "task112_mimic_cxr_text_summurization.json", credentialed=True),
+    _t(114, "summarization_meqsum", "summarization", "task114_medqsum_text_summurization.json"),
+)
+
+_BY_NAME = {t.name: t for t in TASKS}
+_BY_ID = {t.meds_id: t for t in TASKS}
+
+
+def get_task(name_or_id: str | int) -> TaskInfo:
+    """Look a task up by lm-eval name (``meds_bench_rationale_en``), MedS id (``task52``) or number.
+
+    Raises:
+        KeyError: with the list of valid names when nothing matches.
+    """
+    key = str(name_or_id).strip()
+    if key.isdigit():
+        key = f"task{key}"
+    info = _BY_NAME.get(key) or _BY_ID.get(key.lower())
+    if info is None:
+        raise KeyError(
+            f"unknown MedS-Bench task {name_or_id!r}: use a task name such as "
+            f"'meds_bench_rationale_en' or a MedS id such as 'task52' (see `meds-bench list`)"
+        )
+    return info
+
+
+def tasks_in(category: str) -> list[TaskInfo]:
+    """All tasks of one category key, in catalogue order."""
+    return [t for t in TASKS if t.category == category]

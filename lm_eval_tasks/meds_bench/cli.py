@@ -1,0 +1,153 @@
+"""``meds-bench`` command line: where the tasks are, what data is present, and running lm_eval."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from meds_bench import sample_data_path, tasks_path
+from meds_bench.catalog import CATEGORIES, TASKS
+from meds_bench.data import DATA_DIR_ENV, DataError, locate, parse_task, read_task_file, resolve_source
+
+
+def _cmd_tasks_path(_: argparse.Namespace) -> int:
+    print(tasks_path())
+    return 0
+
+
+def _cmd_sample_data_path(_: argparse.Namespace) -> int:
+    print(sample_data_path())
+    return 0
+
+
+def _presence(info, source) -> str:
+    if source.kind == "hub":
+        return "credentialed" if info.credentialed else "hub"
+    try:
+        locate(info, source)
+    except DataError:
+        return "missing"
+    return "present"
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    source = resolve_source(args.data_dir)
+    print(f"data source: {source.describe()}")
+    rows = [("task", "id", "category", "metrics", "data")]
+    from meds_bench._generate_configs import SETTINGS
+
+    for info in TASKS:
+        metrics = ",".join(m.name for m in SETTINGS[info.category].metrics)
+        rows.append((info.name, info.meds_id, CATEGORIES[info.category][1], metrics, _presence(info, source)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def validate_dir(directory: Path) -> tuple[list[str], list[str], list[str]]:
+    """Check every task file of ``directory``: lists of present task names, missing ones, problems."""
+    source = resolve_source(directory)
+    present, missing, problems = [], [], []
+    for info in TASKS:
+        try:
+            path = locate(info, source)
+        except DataError:
+            missing.append(info.name)
+            continue
+        try:
+            parse_task(path, read_task_file(path))
+        except DataError as err:
+            problems.append(str(err))
+        else:
+            present.append(info.name)
+    return present, missing, problems
+
+
+def _cmd_validate_data(args: argparse.Namespace) -> int:
+    present, missing, problems = validate_dir(Path(args.directory))
+    for name in present:
+        print(f"ok       {name}")
+    for name in missing:
+        print(f"missing  {name}")
+    for line in problems:
+        print(f"invalid  {line}")
+    print(f"{len(present)} valid, {len(missing)} missing, {len(problems)} malformed of {len(TASKS)} task files")
+    return 1 if problems else 0
+
+
+def eval_argv(passthrough: Sequence[str], data_dir: str | None = None) -> list[str]:
+    """lm_eval arguments with our include path added (after any the user gave)."""
+    argv = list(passthrough)
+    if argv and argv[0] == "run":
+        argv = argv[1:]
+    if "--include_path" in argv:
+        raise SystemExit("meds-bench eval adds --include_path itself; use lm_eval directly for other task folders")
+    argv = ["run", "--include_path", str(tasks_path()), *argv]
+    if data_dir:
+        os.environ[DATA_DIR_ENV] = str(Path(data_dir).expanduser().resolve())
+    return argv
+
+
+def _cmd_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
+    from lm_eval.__main__ import cli_evaluate
+
+    argv = eval_argv(passthrough, args.data_dir)
+    _register_models()
+    sys.argv = ["lm_eval", *argv]
+    cli_evaluate()
+    return 0
+
+
+def _register_models() -> None:
+    """Import our API model classes so that ``--model meds-openai`` / ``meds-anthropic`` resolve."""
+    try:
+        import meds_bench_adapters  # noqa: F401
+    except ImportError:  # the api extra is not installed; lm_eval reports unknown models itself
+        pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meds-bench", description="MedS-Bench for lm-evaluation-harness")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("tasks-path", help="print the directory to pass to lm_eval --include_path").set_defaults(
+        func=_cmd_tasks_path
+    )
+    sub.add_parser("sample-data-path", help="print the bundled synthetic sample-data directory").set_defaults(
+        func=_cmd_sample_data_path
+    )
+    p_list = sub.add_parser("list", help="tasks, MedS ids, categories, metrics and data presence")
+    p_list.add_argument("--data-dir", help=f"data directory (default: ${DATA_DIR_ENV}, else the hub)")
+    p_list.set_defaults(func=_cmd_list)
+    p_val = sub.add_parser("validate-data", help="report present, missing and malformed task files of DIR")
+    p_val.add_argument("directory", help="directory laid out like the hub repo (<Folder>/<file>)")
+    p_val.set_defaults(func=_cmd_validate_data)
+    p_eval = sub.add_parser(
+        "eval",
+        help="run lm_eval with the MedS-Bench tasks included; other flags go to lm_eval",
+        description="Every flag not listed here is passed to lm_eval unchanged.",
+    )
+    p_eval.add_argument("--data-dir", help=f"data directory for this run (sets ${DATA_DIR_ENV})")
+    p_eval.set_defaults(func=_cmd_eval, passthrough=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    try:
+        if getattr(args, "passthrough", False):
+            return args.func(args, rest)
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return args.func(args)
+    except DataError as err:
+        print(f"meds-bench: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

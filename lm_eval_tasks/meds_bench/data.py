@@ -1,0 +1,222 @@
+"""Loading MedS-Bench task files: where they come from, schema checks, provenance (SPEC A2).
+
+Sources, in order: an explicit directory (``data_dir`` argument, e.g. from lm-eval's
+``--metadata '{"meds_bench_data_dir": ...}'``), the ``MEDS_BENCH_DATA_DIR`` environment variable,
+then the Hugging Face hub repository. A directory is laid out like the hub repo
+(``<Folder>/<file>``). The bundled sample data is used only when one of these points at it.
+Every problem is reported as one :class:`DataError` line naming the file, instance and field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meds_bench import sample_data_path
+from meds_bench.catalog import HUB_REPO_ID, TaskInfo
+
+DATA_DIR_ENV = "MEDS_BENCH_DATA_DIR"
+HUB_REVISION_ENV = "MEDS_BENCH_HUB_REVISION"
+DATA_DIR_METADATA_KEY = "meds_bench_data_dir"
+CREDENTIALED_HINT = (
+    "it is derived from PhysioNet-credentialed MIMIC data and is not redistributed: build it from "
+    "your own credentialed PhysioNet copy and place it in your data directory (README: "
+    "'Credentialed tasks')"
+)
+DOWNLOAD_HINT = (
+    f"download the benchmark with `huggingface-cli download {HUB_REPO_ID} --repo-type dataset "
+    f"--local-dir DIR` and set {DATA_DIR_ENV}=DIR"
+)
+
+
+class DataError(ValueError):
+    """A task file is missing or malformed; the message is one line meant for the user."""
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where task files are read from: ``kind`` is ``local``, ``sample`` or ``hub``."""
+
+    kind: str
+    location: str
+
+    def describe(self) -> str:
+        return f"{self.kind}:{self.location}"
+
+
+@dataclass
+class LoadedTask:
+    """Docs of one task plus the provenance recorded in the results JSON."""
+
+    info: TaskInfo
+    definition: str
+    docs: list[dict[str, Any]]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_source(data_dir: str | os.PathLike[str] | None = None) -> DataSource:
+    """Pick the data source: explicit directory, then ``MEDS_BENCH_DATA_DIR``, then the hub."""
+    chosen = data_dir or os.environ.get(DATA_DIR_ENV) or None
+    if chosen is None:
+        return DataSource("hub", f"{HUB_REPO_ID}@{os.environ.get(HUB_REVISION_ENV, 'main')}")
+    path = Path(chosen).expanduser().resolve()
+    if not path.is_dir():
+        raise DataError(f"data directory {path} does not exist (from {DATA_DIR_ENV} or the data-dir option)")
+    kind = "sample" if path == sample_data_path().resolve() else "local"
+    return DataSource(kind, str(path))
+
+
+def _candidates(info: TaskInfo, root: Path) -> list[Path]:
+    """The catalogue's file name, its .json/.jsonl twin, then any ``task<ID>_*`` file in the folder."""
+    exact = root / info.folder / info.file
+    twin = exact.with_suffix(".jsonl" if exact.suffix == ".json" else ".json")
+    found = [p for p in (exact, twin) if p.is_file()]
+    if not found and (root / info.folder).is_dir():
+        found = sorted(
+            p for p in (root / info.folder).glob(f"task{info.task_id}_*") if p.suffix in (".json", ".jsonl")
+        )
+    return found
+
+
+def locate(info: TaskInfo, source: DataSource) -> Path:
+    """Path of the task file in ``source``, downloading it from the hub if needed."""
+    if source.kind != "hub":
+        found = _candidates(info, Path(source.location))
+        if found:
+            return found[0]
+        hint = CREDENTIALED_HINT if info.credentialed else DOWNLOAD_HINT
+        raise DataError(f"{info.name} ({info.meds_id}): {info.hub_path} not found in {source.location}: {hint}")
+    if info.credentialed:
+        raise DataError(f"{info.name} ({info.meds_id}): {info.hub_path} is not on the hub: {CREDENTIALED_HINT}")
+    return _download(info, source)
+
+
+def _download(info: TaskInfo, source: DataSource) -> Path:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    revision = source.location.rsplit("@", 1)[1]
+    twin = info.file.rsplit(".", 1)[0] + (".json" if info.file.endswith(".jsonl") else ".jsonl")
+    last_error: Exception | None = None
+    for name in (info.file, twin):
+        try:
+            return Path(
+                hf_hub_download(HUB_REPO_ID, f"{info.folder}/{name}", repo_type="dataset", revision=revision)
+            )
+        except EntryNotFoundError as err:
+            last_error = err
+        except Exception as err:  # offline, DNS, auth: all end in the same advice
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise DataError(
+                f"{info.name} ({info.meds_id}): cannot fetch {info.hub_path} from the hub ({reason}); "
+                f"{DOWNLOAD_HINT}"
+            ) from err
+    raise DataError(f"{info.name} ({info.meds_id}): {info.hub_path} not found in hub repo {HUB_REPO_ID}") from last_error
+
+
+def read_task_file(path: Path) -> dict[str, Any]:
+    """Parse a task file: one JSON object (``.json`` and the hub's ``.jsonl``) or real JSON lines.
+
+    JSON lines may hold instance objects (``input``/``output``) and objects carrying
+    ``Definition`` and/or ``Instances``; they are merged into one task object.
+    """
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as whole_err:
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        if len(lines) < 2:
+            raise DataError(
+                f"{path}: not valid JSON (line {whole_err.lineno}, column {whole_err.colno}: {whole_err.msg})"
+            ) from None
+        return _merge_json_lines(path, lines)
+    if not isinstance(obj, dict):
+        raise DataError(f"{path}: expected a JSON object with 'Definition' and 'Instances', got {type(obj).__name__}")
+    return obj
+
+
+def _merge_json_lines(path: Path, lines: list[tuple[int, str]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {"Instances": []}
+    for lineno, line in lines:
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}: not valid JSON on line {lineno} (column {err.colno}: {err.msg})") from None
+        if not isinstance(obj, dict):
+            raise DataError(f"{path}: line {lineno} is a {type(obj).__name__}, expected a JSON object")
+        if "input" in obj or "output" in obj:
+            merged["Instances"].append(obj)
+            continue
+        merged["Instances"].extend(obj.pop("Instances", []) or [])
+        merged.update({k: v for k, v in obj.items() if k != "Instances"})
+    return merged
+
+
+def _check_text(path: Path, where: str, name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise DataError(f"{path}: {where}: field '{name}' must be a string, got {type(value).__name__}")
+
+
+def parse_task(path: Path, obj: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """Validate a task object; return its definition and docs ``{id, input, output, references}``."""
+    definition = obj.get("Definition")
+    if definition is None:
+        raise DataError(f"{path}: missing field 'Definition' (a list holding the task definition)")
+    if isinstance(definition, str):
+        definition = [definition]
+    if not isinstance(definition, list) or not definition or not isinstance(definition[0], str):
+        raise DataError(f"{path}: field 'Definition' must be a non-empty list of strings")
+    instances = obj.get("Instances")
+    if instances is None:
+        raise DataError(f"{path}: missing field 'Instances' (a list of {{'input', 'output'}} objects)")
+    if not isinstance(instances, list) or not instances:
+        raise DataError(f"{path}: field 'Instances' must be a non-empty list")
+    docs = []
+    for index, inst in enumerate(instances):
+        where = f"instance {index}"
+        if not isinstance(inst, dict):
+            raise DataError(f"{path}: {where}: expected an object with 'input' and 'output', got {type(inst).__name__}")
+        for name in ("input", "output"):
+            if name not in inst:
+                raise DataError(f"{path}: {where}: missing field '{name}'")
+        _check_text(path, where, "input", inst["input"])
+        output = inst["output"]
+        references = output if isinstance(output, list) else [output]
+        if not references:
+            raise DataError(f"{path}: {where}: field 'output' is an empty list (the first element is the gold)")
+        for ref in references:
+            _check_text(path, where, "output", ref)
+        docs.append({"id": index, "input": inst["input"], "output": references[0], "references": references})
+    return definition[0], docs
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_task(info: TaskInfo, data_dir: str | os.PathLike[str] | None = None) -> LoadedTask:
+    """Locate, parse and validate one task's file; record where it came from and its hash."""
+    source = resolve_source(data_dir)
+    path = locate(info, source)
+    definition, docs = parse_task(path, read_task_file(path))
+    for doc in docs:
+        doc["definition"] = definition
+    location = source.location
+    if source.kind == "hub" and "snapshots" in path.parts:  # pin the resolved commit, not "main"
+        location = f"{HUB_REPO_ID}@{path.parts[path.parts.index('snapshots') + 1]}"
+    provenance = {
+        "source": source.kind,
+        "location": location,
+        "file": str(path.relative_to(source.location)) if source.kind != "hub" else info.hub_path,
+        "sha256": sha256_of(path),
+        "n_instances": len(docs),
+    }
+    return LoadedTask(info=info, definition=definition, docs=docs, provenance=provenance)

@@ -1,0 +1,1 @@
+"""MedS-Bench scorers (SPEC A4)."""

@@ -1,0 +1,63 @@
+"""The paper's prompt template: the one builder shared by evaluation and training (SPEC A3).
+
+Layout (MedS-Ins ``EvalDataset.py``)::
+
+    Input:\\n{case input}\\n\\nOutput:\\n{case output}\\n     <- each few-shot case, joined by a blank line
+    \\n\\n{definition}Please learn from the few-shot cases to see what content you have to output.
+    Input:\\n{query}\\nOutput:\\n
+
+With no cases the instruction is the definition alone. For chat models the instruction is the
+system message and the query the user message, as in the original evaluation code (also under
+lm-eval's ``--fewshot_as_multiturn``, which would otherwise move the cases out of the system message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Appended to the definition, with no separating space, exactly as the original code does, so
+# that prompts match what MedS-Ins-trained models saw in training.
+LEARN_FROM_CASES = "Please learn from the few-shot cases to see what content you have to output."
+
+
+def format_case(case_input: str, case_output: str) -> str:
+    """One solved few-shot case."""
+    return f"Input:\n{case_input}\n\nOutput:\n{case_output}\n"
+
+
+def format_query(query_input: str) -> str:
+    """The instance the model must answer; generation starts right after ``Output:``."""
+    return f"Input:\n{query_input}\nOutput:\n"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A rendered prompt: ``instruction`` (cases + definition) and ``query``."""
+
+    instruction: str
+    query: str
+
+    def text(self, system_instruction: str | None = None) -> str:
+        """Plain-text prompt for base models: instruction, newline, query."""
+        body = f"{self.instruction}\n{self.query}"
+        return f"{system_instruction}\n\n{body}" if system_instruction else body
+
+    def messages(self, system_instruction: str | None = None) -> list[dict[str, str]]:
+        """Chat messages as in the original evaluation: system = cases + definition, user = query."""
+        prefix = f"{system_instruction}\n\n" if system_instruction else ""
+        return [
+            {"role": "system", "content": prefix + self.instruction.strip()},
+            {"role": "user", "content": self.query.strip()},
+        ]
+
+
+def build_prompt(definition: str, query_input: str, cases: Sequence[tuple[str, str]] = ()) -> Prompt:
+    """Render the paper's template for one query and its (possibly empty) list of cases."""
+    cases = tuple((str(i), str(o)) for i, o in cases)
+    if cases:
+        shots = "\n\n".join(format_case(i, o) for i, o in cases)
+        instruction = f"{shots}\n\n{definition}{LEARN_FROM_CASES}"
+    else:
+        instruction = definition
+    return Prompt(instruction=instruction, query=format_query(query_input))

@@ -1,0 +1,1 @@
+"""Full-parameter SFT on MedS-Ins producing Hugging Face checkpoints."""
