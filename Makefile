@@ -1,0 +1,55 @@
+# MedS-Bench: every target creates .venv and installs what it needs from the package registry.
+# On a GPU machine, install your CUDA build of torch with TORCH_SPEC=torch (or any pip spec).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= api,train,report,dev
+OUT ?= outputs
+CONFIG ?= medsins_sft/configs/sample.yaml
+OUTPUT_DIR ?= $(OUT)/sft
+MODEL ?= $(OUTPUT_DIR)
+TASKS ?= meds_bench
+DATA_DIR ?= $(shell $(BIN)/meds-bench sample-data-path 2>/dev/null)
+EVAL_ARGS ?= --batch_size 8
+PYTEST_ARGS ?=
+
+.PHONY: install test lint demo eval eval-api train report data bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $@
+
+test: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m meds_bench._generate_configs --check
+
+# The main job on the bundled default: a tiny random model over all 53 tasks of the sample data.
+demo: install
+	$(BIN)/python -m meds_bench.tiny_model --output-dir $(OUT)/tiny-model
+	HF_HUB_OFFLINE=1 $(BIN)/meds-bench eval --data-dir "$$($(BIN)/meds-bench sample-data-path)" \
+		--model hf --model_args pretrained=$(OUT)/tiny-model,dtype=float32 \
+		--tasks meds_bench --batch_size 16 --output_path $(OUT)/demo
+
+eval: install
+	$(BIN)/meds-bench eval --data-dir "$(DATA_DIR)" --model hf --model_args pretrained=$(MODEL) \
+		--tasks $(TASKS) $(EVAL_ARGS) --output_path $(OUT)/eval
+
+train: install
+	$(BIN)/python -m medsins_sft.train --config $(CONFIG) --output_dir $(OUTPUT_DIR)
+
+bench: install
+	$(BIN)/python bench/bench_scoring.py
+	$(BIN)/python bench/bench_sft.py
+	$(BIN)/python bench/bench_adapters.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
