@@ -131,16 +131,40 @@ TASKS: tuple[TaskInfo, ...] = (
     _t(16, "factver_healthfact", "factver", "task16_test_healthfact_classification.json"),
     _t(100, "factver_ebms", "factver", "task100_ebms_answer_vertification.json"),
     # NLI (MedNLI, MIMIC-III)
-    _t(41, "nli_mednli_discriminative", "nli", "task41_test_mednli_textual_entailment_discrimitive.json", credentialed=True),
+    _t(
+        41,
+        "nli_mednli_discriminative",
+        "nli",
+        "task41_test_mednli_textual_entailment_discrimitive.json",
+        credentialed=True,
+    ),
     _t(42, "nli_mednli_generative", "nli", "task42_test_mednli_textual_entailment_generative.json", credentialed=True),
     # Text summarization
-    _t(78, "summarization_mimic_ultrasound", "summarization", "task78_mimic_ultrasound_summarization.json", credentialed=True),
+    _t(
+        78,
+        "summarization_mimic_ultrasound",
+        "summarization",
+        "task78_mimic_ultrasound_summarization.json",
+        credentialed=True,
+    ),
     *(
-        _t(83 + k, f"summarization_mimic_ct_{a}", "summarization", f"task{83 + k}_mimic_ct_{a}_summarization.json", credentialed=True)
+        _t(
+            83 + k,
+            f"summarization_mimic_ct_{a}",
+            "summarization",
+            f"task{83 + k}_mimic_ct_{a}_summarization.json",
+            credentialed=True,
+        )
         for k, a in enumerate(ANATOMIES)
     ),
     *(
-        _t(89 + k, f"summarization_mimic_mri_{a}", "summarization", f"task{89 + k}_mimic_mri_{a}_summarization.json", credentialed=True)
+        _t(
+            89 + k,
+            f"summarization_mimic_mri_{a}",
+            "summarization",
+            f"task{89 + k}_mimic_mri_{a}_summarization.json",
+            credentialed=True,
+        )
         for k, a in enumerate(ANATOMIES)
     ),
     _t(110, "summarization_rct_text", "summarization", "task110_rct_text_summurization.json"),

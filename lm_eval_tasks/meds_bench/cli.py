@@ -44,7 +44,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         rows.append((info.name, info.meds_id, CATEGORIES[info.category][1], metrics, _presence(info, source)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return 0
 
 
@@ -96,18 +96,38 @@ def _cmd_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
     from lm_eval.__main__ import cli_evaluate
 
     argv = eval_argv(passthrough, args.data_dir)
-    _register_models()
+    adapters = _register_models()
+    if adapters is not None:
+        try:
+            adapters.check_model_args_argv(argv)
+        except adapters.SecretInArgsError as err:
+            print(f"meds-bench: {err}", file=sys.stderr)
+            return 2
     sys.argv = ["lm_eval", *argv]
     cli_evaluate()
+    if adapters is not None:
+        unanswered = adapters.failed_requests()
+        if unanswered["failed"] or unanswered["skipped_budget"]:
+            print(
+                f"meds-bench: {unanswered['failed']} API request(s) failed and {unanswered['skipped_budget']} were not "
+                "sent (budget); they scored 0. Rerun the same command: answered requests come from the cache.",
+                file=sys.stderr,
+            )
+            return 3
     return 0
 
 
-def _register_models() -> None:
-    """Import our API model classes so that ``--model meds-openai`` / ``meds-anthropic`` resolve."""
+def _register_models():
+    """Import our API model classes so that ``--model meds-openai`` / ``meds-anthropic`` resolve.
+
+    lm-eval 0.4.13 loads no plugin entry points, hence the import. Returns the module, or None
+    when the ``api`` extra is not installed (lm_eval then reports unknown models itself).
+    """
     try:
-        import meds_bench_adapters  # noqa: F401
-    except ImportError:  # the api extra is not installed; lm_eval reports unknown models itself
-        pass
+        import meds_bench_adapters
+    except ImportError:
+        return None
+    return meds_bench_adapters
 
 
 def build_parser() -> argparse.ArgumentParser:

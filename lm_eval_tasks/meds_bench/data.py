@@ -76,9 +76,7 @@ def _candidates(info: TaskInfo, root: Path) -> list[Path]:
     twin = exact.with_suffix(".jsonl" if exact.suffix == ".json" else ".json")
     found = [p for p in (exact, twin) if p.is_file()]
     if not found and (root / info.folder).is_dir():
-        found = sorted(
-            p for p in (root / info.folder).glob(f"task{info.task_id}_*") if p.suffix in (".json", ".jsonl")
-        )
+        found = sorted(p for p in (root / info.folder).glob(f"task{info.task_id}_*") if p.suffix in (".json", ".jsonl"))
     return found
 
 
@@ -97,25 +95,29 @@ def locate(info: TaskInfo, source: DataSource) -> Path:
 
 def _download(info: TaskInfo, source: DataSource) -> Path:
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 
     revision = source.location.rsplit("@", 1)[1]
     twin = info.file.rsplit(".", 1)[0] + (".json" if info.file.endswith(".jsonl") else ".jsonl")
     last_error: Exception | None = None
     for name in (info.file, twin):
         try:
-            return Path(
-                hf_hub_download(HUB_REPO_ID, f"{info.folder}/{name}", repo_type="dataset", revision=revision)
-            )
+            return Path(hf_hub_download(HUB_REPO_ID, f"{info.folder}/{name}", repo_type="dataset", revision=revision))
         except EntryNotFoundError as err:
+            if isinstance(err, LocalEntryNotFoundError):  # offline and not cached: the twin won't be either
+                raise DataError(
+                    f"{info.name} ({info.meds_id}): cannot fetch {info.hub_path} from the hub (offline and not "
+                    f"in the local cache); {DOWNLOAD_HINT}"
+                ) from err
             last_error = err
         except Exception as err:  # offline, DNS, auth: all end in the same advice
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise DataError(
-                f"{info.name} ({info.meds_id}): cannot fetch {info.hub_path} from the hub ({reason}); "
-                f"{DOWNLOAD_HINT}"
+                f"{info.name} ({info.meds_id}): cannot fetch {info.hub_path} from the hub ({reason}); {DOWNLOAD_HINT}"
             ) from err
-    raise DataError(f"{info.name} ({info.meds_id}): {info.hub_path} not found in hub repo {HUB_REPO_ID}") from last_error
+    raise DataError(
+        f"{info.name} ({info.meds_id}): {info.hub_path} not found in hub repo {HUB_REPO_ID}"
+    ) from last_error
 
 
 def read_task_file(path: Path) -> dict[str, Any]:

@@ -1,0 +1,145 @@
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from meds_bench.catalog import get_task
+from meds_bench.data import DataError, load_task, resolve_source
+
+MEDQA = get_task("meds_bench_mcqa_medqa_en")  # MCQA/task57_..._en.jsonl
+HOC = get_task("task106")  # Text_classification/task106_hoc_text_classification.json
+
+
+def _write(root: Path, info, content: str | dict) -> Path:
+    path = root / info.folder / info.file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
+    return path
+
+
+def _error(data_dir: Path, info=MEDQA) -> str:
+    with pytest.raises(DataError) as err:
+        load_task(info, data_dir=data_dir)
+    message = str(err.value)
+    assert "\n" not in message, "errors are one line"
+    return message
+
+
+def test_sample_data_loads_and_is_marked_as_sample(sample_dir):
+    loaded = load_task(MEDQA, data_dir=sample_dir)
+    assert loaded.provenance["source"] == "sample"
+    path = sample_dir / MEDQA.hub_path
+    assert loaded.provenance["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert loaded.provenance["n_instances"] == len(loaded.docs) == 6
+    assert loaded.docs[0]["output"].startswith("The right answer is ")
+
+
+def test_env_var_selects_directory(tmp_path, monkeypatch):
+    path = _write(
+        tmp_path, HOC, {"Definition": ["d"], "Instances": [{"input": "a", "output": "Inducing angiogenesis"}]}
+    )
+    monkeypatch.setenv("MEDS_BENCH_DATA_DIR", str(tmp_path))
+    loaded = load_task(HOC)
+    assert loaded.provenance == {
+        "source": "local",
+        "location": str(tmp_path.resolve()),
+        "file": HOC.hub_path,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "n_instances": 1,
+    }
+    assert loaded.docs == [
+        {
+            "id": 0,
+            "input": "a",
+            "output": "Inducing angiogenesis",
+            "references": ["Inducing angiogenesis"],
+            "definition": "d",
+        }
+    ]
+
+
+def test_list_output_gold_is_first_element(tmp_path):
+    _write(tmp_path, HOC, {"Definition": ["d"], "Instances": [{"input": "a", "output": ["no", "other"]}]})
+    doc = load_task(HOC, data_dir=tmp_path).docs[0]
+    assert (doc["output"], doc["references"]) == ("no", ["no", "other"])
+
+
+def test_json_twin_extension_is_accepted(tmp_path):
+    twin = tmp_path / MEDQA.folder / MEDQA.file.replace(".jsonl", ".json")
+    twin.parent.mkdir(parents=True)
+    twin.write_text(json.dumps({"Definition": ["d"], "Instances": [{"input": "q", "output": "o"}]}))
+    assert load_task(MEDQA, data_dir=tmp_path).provenance["file"].endswith(".json")
+
+
+def test_real_json_lines_are_accepted(tmp_path):
+    lines = [{"Definition": ["d"]}, {"input": "q1", "output": "o1"}, {"input": "q2", "output": ["o2"]}]
+    _write(tmp_path, MEDQA, "\n".join(json.dumps(x) for x in lines))
+    loaded = load_task(MEDQA, data_dir=tmp_path)
+    assert [d["input"] for d in loaded.docs] == ["q1", "q2"]
+    assert loaded.definition == "d"
+
+
+def test_invalid_json_names_file_and_position(tmp_path):
+    path = _write(tmp_path, MEDQA, '{"Definition": ["d"], "Instances": [')
+    assert _error(tmp_path) == f"{path}: not valid JSON (line 1, column 37: Expecting value)"
+
+
+def test_missing_definition(tmp_path):
+    path = _write(tmp_path, MEDQA, {"Instances": [{"input": "q", "output": "o"}]})
+    assert _error(tmp_path) == f"{path}: missing field 'Definition' (a list holding the task definition)"
+
+
+def test_missing_instances(tmp_path):
+    path = _write(tmp_path, MEDQA, {"Definition": ["d"]})
+    assert _error(tmp_path) == f"{path}: missing field 'Instances' (a list of {{'input', 'output'}} objects)"
+
+
+@pytest.mark.parametrize("field", ["input", "output"])
+def test_instance_missing_field_names_index_and_field(tmp_path, field):
+    good = {"input": "q", "output": "o"}
+    bad = {k: v for k, v in good.items() if k != field}
+    path = _write(tmp_path, MEDQA, {"Definition": ["d"], "Instances": [good, good, bad]})
+    assert _error(tmp_path) == f"{path}: instance 2: missing field '{field}'"
+
+
+def test_instance_field_of_wrong_type(tmp_path):
+    path = _write(tmp_path, MEDQA, {"Definition": ["d"], "Instances": [{"input": "q", "output": 3}]})
+    assert _error(tmp_path) == f"{path}: instance 0: field 'output' must be a string, got int"
+
+
+def test_empty_output_list(tmp_path):
+    path = _write(tmp_path, MEDQA, {"Definition": ["d"], "Instances": [{"input": "q", "output": []}]})
+    assert _error(tmp_path) == f"{path}: instance 0: field 'output' is an empty list (the first element is the gold)"
+
+
+def test_missing_file_says_how_to_download(tmp_path):
+    (tmp_path / "MCQA").mkdir()
+    message = _error(tmp_path)
+    assert message.startswith(f"meds_bench_mcqa_medqa_en (task57): MCQA/{MEDQA.file} not found in")
+    assert "huggingface-cli download Henrychur/MedS-Bench" in message
+
+
+def test_missing_credentialed_file_says_build_from_physionet(tmp_path):
+    message = _error(tmp_path, get_task("task117"))
+    assert "task117" in message and "PhysioNet" in message and "Credentialed tasks" in message
+
+
+def test_hub_offline_is_one_clear_line(monkeypatch):
+    monkeypatch.delenv("MEDS_BENCH_DATA_DIR", raising=False)
+    with pytest.raises(DataError) as err:
+        load_task(MEDQA)
+    message = str(err.value)
+    assert message.startswith(f"meds_bench_mcqa_medqa_en (task57): cannot fetch {MEDQA.hub_path} from the hub")
+    assert "MEDS_BENCH_DATA_DIR" in message and "\n" not in message
+
+
+def test_credentialed_task_is_never_fetched_from_hub(monkeypatch):
+    monkeypatch.delenv("MEDS_BENCH_DATA_DIR", raising=False)
+    with pytest.raises(DataError, match="not on the hub: it is derived from PhysioNet-credentialed"):
+        load_task(get_task("task112"))
+
+
+def test_nonexistent_data_dir(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        resolve_source(tmp_path / "nope")
