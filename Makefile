@@ -8,9 +8,10 @@ EXTRAS ?= api,train,report,dev
 OUT ?= outputs
 CONFIG ?= medsins_sft/configs/sample.yaml
 OUTPUT_DIR ?= $(OUT)/sft
-MODEL ?= $(OUTPUT_DIR)
+MODEL ?= $(OUTPUT_DIR)/final
 TASKS ?= meds_bench
-DATA_DIR ?= $(shell $(BIN)/meds-bench sample-data-path 2>/dev/null)
+# make eval reads $MEDS_BENCH_DATA_DIR when set, else the bundled sample data (recorded as such in the results).
+DATA_DIR ?= $(or $(MEDS_BENCH_DATA_DIR),$(shell $(BIN)/meds-bench sample-data-path 2>/dev/null))
 EVAL_ARGS ?= --batch_size 8
 PYTEST_ARGS ?=
 
