@@ -28,6 +28,7 @@ from meds_bench.catalog import (
     category_group,
     tasks_in,
 )
+from meds_bench.metrics.table import CATEGORY_KIND, HOOK, KIND_METRICS, TASK_KIND
 
 HERE = Path(__file__).resolve().parent
 VERSION = 1.0
@@ -57,19 +58,45 @@ class CategorySettings:
 # Generation budgets are sized from the gold output patterns of SPEC B1 (the original generated
 # up to 1000 tokens for one-word answers); one-line answers also stop at a blank line.
 ONE_LINE = (STOP_AT_NEXT_CASE, "\n\n")
+
+
+def _metrics(kind: str) -> tuple[Metric, ...]:
+    return tuple(Metric(name, agg) for name, agg in KIND_METRICS[kind])
+
+
+def _scored(
+    num_fewshot: int, max_gen_toks: int, category: str, group_metrics: tuple[str, ...], **kw
+) -> CategorySettings:
+    """Settings of a category scored by the metrics hook (metric table: meds_bench.metrics.table)."""
+    kind = CATEGORY_KIND[category]
+    return CategorySettings(
+        num_fewshot, max_gen_toks, metrics=_metrics(kind), process_results=HOOK, group_metrics=group_metrics, **kw
+    )
+
+
+ACC = ("acc", "acc_paper")
+TEXT = ("bleu1", "rougeL", "rouge1")
 SETTINGS: dict[str, CategorySettings] = {
-    "mcqa": CategorySettings(num_fewshot=0, max_gen_toks=64, until=ONE_LINE),
-    "rationale": CategorySettings(num_fewshot=3, max_gen_toks=512),
-    "explanation": CategorySettings(num_fewshot=3, max_gen_toks=256),
-    "ie": CategorySettings(num_fewshot=3, max_gen_toks=96),
-    "ner": CategorySettings(num_fewshot=3, max_gen_toks=128, until=ONE_LINE),
-    "diagnosis": CategorySettings(num_fewshot=3, max_gen_toks=32, until=ONE_LINE),
-    "treatment": CategorySettings(num_fewshot=3, max_gen_toks=32, until=ONE_LINE),
-    "outcome": CategorySettings(num_fewshot=3, max_gen_toks=8, until=ONE_LINE),
-    "classification": CategorySettings(num_fewshot=3, max_gen_toks=96, until=ONE_LINE),
-    "factver": CategorySettings(num_fewshot=3, max_gen_toks=256),
-    "nli": CategorySettings(num_fewshot=3, max_gen_toks=96),
-    "summarization": CategorySettings(num_fewshot=3, max_gen_toks=384),
+    "mcqa": _scored(0, 64, "mcqa", ACC, until=ONE_LINE),
+    "rationale": _scored(3, 512, "rationale", TEXT),
+    "explanation": _scored(3, 256, "explanation", TEXT),
+    "ie": _scored(3, 96, "ie", ("contains_paper", "exact_match")),
+    "ner": _scored(3, 128, "ner", ("f1", "precision", "recall", "f1_paper"), until=ONE_LINE),
+    "diagnosis": _scored(3, 32, "diagnosis", ACC, until=ONE_LINE),
+    "treatment": _scored(3, 32, "treatment", ACC, until=ONE_LINE),
+    "outcome": _scored(3, 8, "outcome", ACC, until=ONE_LINE),
+    "classification": _scored(
+        3,
+        96,
+        "classification",
+        tuple(f"macro_{s}{p}" for p in ("", "_paper") for s in ("f1", "precision", "recall")),
+        until=ONE_LINE,
+    ),
+    # Tasks 100 (EBMS) and 42 (MedNLI generative) are free text inside these categories: their
+    # YAMLs override the metric list, and the group averages each metric over the tasks having it.
+    "factver": _scored(3, 256, "factver", ACC + TEXT),
+    "nli": _scored(3, 96, "nli", ACC + TEXT),
+    "summarization": _scored(3, 384, "summarization", TEXT),
 }
 # Tasks whose gold is a single word inside a category of longer answers.
 TASK_MAX_GEN_TOKS = {12: 8, 16: 8, 41: 8, 123: 8}
@@ -84,7 +111,9 @@ class _Dumper(yaml.SafeDumper):
 
 
 _Dumper.add_representer(_Function, lambda d, v: d.represent_scalar("!function", str(v), style=""))
-_Dumper.add_representer(str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style='"' if "\n" in v else None))
+_Dumper.add_representer(
+    str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style='"' if "\n" in v else None)
+)
 
 
 def _dump(obj: object) -> str:
@@ -107,17 +136,21 @@ def template(category: str) -> dict:
     }
     if s.process_results:
         cfg["process_results"] = _Function(s.process_results)
-    cfg["metric_list"] = [
+    cfg["metric_list"] = _metric_list(s.metrics, hooked=bool(s.process_results))
+    cfg["metadata"] = {"version": VERSION}
+    return cfg
+
+
+def _metric_list(metrics: tuple[Metric, ...], hooked: bool) -> list[dict]:
+    return [
         {
             "metric": m.name,
             "aggregation": m.aggregation if m.aggregation == "mean" else _Function(m.aggregation),
             "higher_is_better": True,
-            **({"ignore_case": True, "ignore_punctuation": True} if m.name == "exact_match" else {}),
+            **({"ignore_case": True, "ignore_punctuation": True} if m.name == "exact_match" and not hooked else {}),
         }
-        for m in s.metrics
+        for m in metrics
     ]
-    cfg["metadata"] = {"version": VERSION}
-    return cfg
 
 
 def task_yaml(info) -> dict:
@@ -125,6 +158,8 @@ def task_yaml(info) -> dict:
     if info.task_id in TASK_MAX_GEN_TOKS:
         budget = TASK_MAX_GEN_TOKS[info.task_id]
         cfg["generation_kwargs"] = {"until": list(ONE_LINE), "max_gen_toks": budget, "do_sample": False}
+    if info.task_id in TASK_KIND:  # scored unlike the rest of its category
+        cfg["metric_list"] = _metric_list(tuple(Metric(n, a) for n, a in KIND_METRICS[TASK_KIND[info.task_id]]), True)
     return cfg
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from meds_bench import sample_data_path, tasks_path
 from meds_bench.catalog import CATEGORIES, TASKS
 from meds_bench.data import DATA_DIR_ENV, DataError, locate, parse_task, read_task_file, resolve_source
+from meds_bench.metrics.rescore import add_score_parser
 
 
 def _cmd_tasks_path(_: argparse.Namespace) -> int:
@@ -37,10 +38,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
     source = resolve_source(args.data_dir)
     print(f"data source: {source.describe()}")
     rows = [("task", "id", "category", "metrics", "data")]
-    from meds_bench._generate_configs import SETTINGS
+    from meds_bench.metrics.table import metrics_of
 
     for info in TASKS:
-        metrics = ",".join(m.name for m in SETTINGS[info.category].metrics)
+        metrics = ",".join(name for name, _ in metrics_of(info))
         rows.append((info.name, info.meds_id, CATEGORIES[info.category][1], metrics, _presence(info, source)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -104,7 +105,13 @@ def _cmd_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
             print(f"meds-bench: {err}", file=sys.stderr)
             return 2
     sys.argv = ["lm_eval", *argv]
-    cli_evaluate()
+    try:
+        cli_evaluate()
+    except Exception as err:
+        if adapters is None or not isinstance(err, adapters.CredentialedDataError):
+            raise
+        print(f"meds-bench: {err}", file=sys.stderr)  # refused before any request was sent
+        return 2
     if adapters is not None:
         unanswered = adapters.failed_requests()
         if unanswered["failed"] or unanswered["skipped_budget"]:
@@ -152,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_eval.add_argument("--data-dir", help=f"data directory for this run (sets ${DATA_DIR_ENV})")
     p_eval.set_defaults(func=_cmd_eval, passthrough=True)
+    add_score_parser(sub)
     return parser
 
 

@@ -1,0 +1,202 @@
+"""Accuracy of closed-set tasks (SPEC A4) beside the original substring rules (``*_paper``, SPEC B2).
+
+Each scorer returns ``{"acc": 0|100, "acc_paper": 0|100}`` for one prediction. Predictions that
+are empty, missing or not strings score 0 under both rules (the original crashed or skipped them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from meds_bench.metrics.extraction import (
+    extract_choice,
+    extract_letters,
+    fold_label,
+    gold_letters,
+    gold_option_texts,
+    input_options,
+)
+
+# DDXPlus pathologies (49) plus the definition's "cannot decide" (SPEC B1); spelled as DDXPlus does.
+DDXPLUS_LABELS = (
+    "Acute COPD exacerbation / infection", "Acute dystonic reactions", "Acute laryngitis", "Acute otitis media",
+    "Acute pulmonary edema", "Acute rhinosinusitis", "Allergic sinusitis", "Anaphylaxis", "Anemia",
+    "Atrial fibrillation", "Boerhaave", "Bronchiectasis", "Bronchiolitis", "Bronchitis",
+    "Bronchospasm / acute asthma exacerbation", "Chagas", "Chronic rhinosinusitis", "Cluster headache", "Croup",
+    "Ebola", "Epiglottitis", "GERD", "Guillain-Barré syndrome", "HIV (initial infection)", "Influenza",
+    "Inguinal hernia", "Larygospasm", "Localized edema", "Myasthenia gravis", "Myocarditis", "PSVT",
+    "Pancreatic neoplasm", "Panic attack", "Pericarditis", "Pneumonia", "Possible NSTEMI / STEMI",
+    "Pulmonary embolism", "Pulmonary neoplasm", "SLE", "Sarcoidosis", "Scombroid food poisoning",
+    "Spontaneous pneumothorax", "Spontaneous rib fracture", "Stable angina", "Tuberculosis", "URTI",
+    "Unstable angina", "Viral pharyngitis", "Whooping cough", "cannot decide",
+)  # fmt: skip
+SEER_LABELS = (
+    "Intraoperative rad with other rad before/after surgery",
+    "Intraoperative radiation",
+    "No radiation and/or cancer-directed surgery",
+    "Radiation after surgery",
+    "Radiation before and after surgery",
+    "Radiation prior to surgery",
+    "Surgery both before and after radiation",
+)
+NLI_LABELS = ("entailment", "contradiction", "neutral")
+YES_NO = ("yes", "no")
+YES_NO_MAYBE = ("yes", "no", "maybe")
+HEALTHFACT_LABELS = ("0", "1", "2")
+TRUE_FALSE = ("true", "false")
+TRUE_FALSE_SYNONYMS = {"yes": "true", "no": "false"}
+
+DIAGNOSIS_PREFIX = "The diagnosis result is"
+TREATMENT_PREFIX = "The treatment planning is:"
+
+
+def _pct(ok: bool) -> float:
+    return 100.0 if ok else 0.0
+
+
+def _valid(prediction: object) -> bool:
+    return isinstance(prediction, str) and bool(prediction.strip())
+
+
+# --- MCQA ----------------------------------------------------------------------------------------
+
+
+def mcqa_acc(prediction: object, gold: str, question: str = "") -> float:
+    """Corrected MCQA accuracy: the extracted option-letter set equals the gold letter set."""
+    if not _valid(prediction):
+        return 0.0
+    want = gold_letters(gold)
+    options = {**input_options(question), **gold_option_texts(gold)}
+    return _pct(bool(want) and extract_letters(prediction, options) == want)
+
+
+def mcqa_acc_paper(prediction: object, gold: str, yes_no: bool = False) -> float:
+    """The original rule: lower-case, drop "the right answer is", strip, compare first characters
+    (both in ``abcd``; for PubMedQA both in ``yn``). Localized gold prefixes are not removed."""
+    if not isinstance(prediction, str):
+        return 0.0
+    pred = prediction.lower().replace("the right answer is", "").strip()
+    ref = gold.lower().replace("the right answer is", "").strip()
+    if not pred or not ref:  # the original raised IndexError here
+        return 0.0
+    allowed = "yn" if yes_no else "abcd"
+    return _pct(pred[0] in allowed and ref[0] in allowed and pred[0] == ref[0])
+
+
+def pubmedqa_acc(prediction: object, gold: str) -> float:
+    """Corrected yes/no/maybe accuracy (task123)."""
+    if not _valid(prediction):
+        return 0.0
+    return _pct(extract_choice(prediction, YES_NO_MAYBE) == {fold_label(gold)})
+
+
+# --- single-label tasks --------------------------------------------------------------------------
+
+
+def _strip_gold(gold: str, prefix: str) -> str:
+    return gold.replace(".", "").replace(prefix, "").strip().lower()
+
+
+def label_acc(prediction: object, gold_label: str, labels: tuple[str, ...]) -> float:
+    """Corrected label accuracy: the prediction names exactly one label (whole words, longest match
+    first, negated mentions ignored) and it is the gold one."""
+    if not _valid(prediction):
+        return 0.0
+    return _pct(extract_choice(prediction, (*labels, gold_label)) == {fold_label(gold_label)})
+
+
+def diagnosis_scores(prediction: object, gold: str) -> dict[str, float]:
+    """DDXPlus (task130): ``acc`` and the original substring rule ``acc_paper``."""
+    label = gold.strip().removeprefix(DIAGNOSIS_PREFIX).strip().rstrip(".").strip()
+    pred = prediction.strip().removeprefix(DIAGNOSIS_PREFIX) if isinstance(prediction, str) else prediction
+    paper = _pct(_valid(prediction) and _strip_gold(gold, DIAGNOSIS_PREFIX) in prediction.lower())
+    return {"acc": label_acc(pred, label, DDXPLUS_LABELS), "acc_paper": paper}
+
+
+def treatment_scores(prediction: object, gold: str) -> dict[str, float]:
+    """SEER (task131): ``acc`` and the original substring rule ``acc_paper``."""
+    label = gold.strip().removeprefix(TREATMENT_PREFIX).strip().rstrip(".").strip()
+    pred = prediction.strip().removeprefix(TREATMENT_PREFIX) if isinstance(prediction, str) else prediction
+    paper = _pct(_valid(prediction) and _strip_gold(gold, TREATMENT_PREFIX) in prediction.lower())
+    return {"acc": label_acc(pred, label, SEER_LABELS), "acc_paper": paper}
+
+
+def outcome_scores(prediction: object, gold: str) -> dict[str, float]:
+    """MIMIC-IV-ED outcomes (117-119): True/False (also yes/no, ``not true``, a bare 1/0)."""
+    want = gold.strip().lower()
+    acc = 0.0
+    if _valid(prediction):
+        bare = {"1": "true", "0": "false"}.get(prediction.strip().rstrip("."))
+        flipped = re.sub(
+            r"(?i)\bnot\s+(true|false)\b", lambda m: "false" if m[1].lower() == "true" else "true", prediction
+        )
+        got = {bare} if bare else extract_choice(flipped, TRUE_FALSE, TRUE_FALSE_SYNONYMS)
+        acc = _pct(got == {want})
+    paper = 0.0
+    if isinstance(prediction, str):
+        pred = prediction.strip().lower()
+        if want == "true":
+            paper = _pct("true" in pred and "false" not in pred)
+        elif want == "false":
+            paper = _pct("false" in pred and "true" not in pred)
+    return {"acc": acc, "acc_paper": paper}
+
+
+def factver_label_scores(prediction: object, gold: str, labels: tuple[str, ...]) -> dict[str, float]:
+    """PubMedQA claims (task12, yes/no) and PUBHEALTH (task16, 0/1/2)."""
+    want = gold.replace(".", "").strip().lower()
+    acc = _pct(_valid(prediction) and extract_choice(prediction, labels) == {fold_label(want)})
+    paper = 0.0
+    if _valid(prediction):  # original: first line of the output, stripped, lower-cased; substring
+        paper = _pct(want in prediction.strip().split("\n")[0].strip().lower())
+    return {"acc": acc, "acc_paper": paper}
+
+
+def nli_scores(prediction: object, gold: str) -> dict[str, float]:
+    """MedNLI discriminative (task41): one of entailment / contradiction / neutral."""
+    want = gold.replace(".", "").strip().lower()
+    acc = _pct(_valid(prediction) and extract_choice(prediction, NLI_LABELS) == {want})
+    paper = _pct(_valid(prediction) and want in prediction.lower().strip())
+    return {"acc": acc, "acc_paper": paper}
+
+
+# --- information extraction ----------------------------------------------------------------------
+
+
+def _ie_paper_norm(text: str) -> str:
+    return text.lower().strip().replace('"', "").replace("'", "").replace("\n", "")
+
+
+def _phrases(text: str) -> frozenset[str]:
+    text = re.sub(r"[\"'`]", "", text.lower())
+    parts = re.split(r",\s+|;\s*|\n+", text)
+    return frozenset(p for p in (" ".join(x.split()).strip(" .:;") for x in parts) if p)
+
+
+def ie_scores(prediction: object, gold: str) -> dict[str, float]:
+    """``contains_paper``: the original normalised containment; ``exact_match``: the same set of
+    phrases (comma/semicolon/line separated; case, quotes, spacing and end punctuation ignored)."""
+    if not _valid(prediction):
+        return {"contains_paper": 0.0, "exact_match": 0.0}
+    return {
+        "contains_paper": _pct(_ie_paper_norm(gold) in _ie_paper_norm(prediction)),
+        "exact_match": _pct(_phrases(prediction) == _phrases(gold)),
+    }
+
+
+def mcqa_scores(prediction: object, gold: str, question: str, task_id: int) -> dict[str, float]:
+    """MCQA: ``acc`` (corrected) and ``acc_paper``; task123 is yes/no/maybe."""
+    if task_id == 123:
+        return {"acc": pubmedqa_acc(prediction, gold), "acc_paper": mcqa_acc_paper(prediction, gold, yes_no=True)}
+    return {"acc": mcqa_acc(prediction, gold, question), "acc_paper": mcqa_acc_paper(prediction, gold)}
+
+
+def gold_string(doc: Mapping) -> str:
+    """The gold output of a doc: ``output``, or the first of ``references``."""
+    gold = doc.get("output")
+    if isinstance(gold, list):
+        gold = gold[0] if gold else ""
+    if gold is None and doc.get("references"):
+        gold = doc["references"][0]
+    return "" if gold is None else str(gold)

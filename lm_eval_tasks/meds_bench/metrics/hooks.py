@@ -1,0 +1,59 @@
+"""lm-eval entry points named in the task YAMLs (``!function meds_bench.metrics.hooks.<name>``).
+
+``process_results`` scores one generated answer; the ``micro_*``/``macro_*`` functions aggregate
+the per-document counts of NER and HoC into corpus-level figures. ``meds-bench score`` calls the
+same functions, so rescored numbers equal the harness's by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from meds_bench.metrics.hoc import macro_scores
+from meds_bench.metrics.ner import micro_scores
+from meds_bench.metrics.scorers import score_doc
+
+
+def prediction_of(results: Any) -> Any:
+    """The generated string of an lm-eval ``results``/``filtered_resps`` entry (first element of a list)."""
+    while isinstance(results, (list, tuple)):
+        if not results:
+            return None
+        results = results[0]
+    return results
+
+
+def process_results(doc: dict[str, Any], results: Sequence[Any]) -> dict[str, Any]:
+    """Metric values of one document (lm-eval ``process_results``)."""
+    return score_doc(doc, prediction_of(results))
+
+
+def micro_precision(items: Sequence[Sequence[int]]) -> float:
+    """NER micro precision (0-100) from per-document ``[tp, fp, fn]``."""
+    return micro_scores(items)[0]
+
+
+def micro_recall(items: Sequence[Sequence[int]]) -> float:
+    """NER micro recall (0-100) from per-document ``[tp, fp, fn]``."""
+    return micro_scores(items)[1]
+
+
+def micro_f1(items: Sequence[Sequence[int]]) -> float:
+    """NER micro F1 (0-100) from per-document ``[tp, fp, fn]``."""
+    return micro_scores(items)[2]
+
+
+def macro_precision(items: Sequence[Sequence[Sequence[int]]]) -> float:
+    """HoC macro precision (0-100) from per-document label vectors."""
+    return macro_scores(items)[0]
+
+
+def macro_recall(items: Sequence[Sequence[Sequence[int]]]) -> float:
+    """HoC macro recall (0-100) from per-document label vectors."""
+    return macro_scores(items)[1]
+
+
+def macro_f1(items: Sequence[Sequence[Sequence[int]]]) -> float:
+    """HoC macro F1 (0-100) from per-document label vectors."""
+    return macro_scores(items)[2]

@@ -1,0 +1,263 @@
+"""``meds-bench score``: rescore saved model outputs without rerunning a model.
+
+Inputs: lm-eval ``samples_<task>_*.jsonl`` files (``doc`` + ``filtered_resps``), or JSONL/CSV with
+columns ``prediction``, ``reference`` and ``task`` (task name or MedS id; not needed with
+``--task``). Every document is scored by :func:`meds_bench.metrics.scorers.score_doc` and every
+task aggregated with the functions the task YAMLs name, so the numbers equal the harness's.
+Group figures are computed from the group YAMLs exactly as lm-eval computes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import json
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from meds_bench.catalog import TASKS, TaskInfo, get_task
+from meds_bench.metrics.table import metrics_of
+
+FILTER = "none"
+GROUPS_DIR = Path(__file__).resolve().parent.parent / "groups"
+_PARALLEL_MIN = 2000  # below this many documents, worker start-up costs more than it saves
+
+
+class ScoreInputError(ValueError):
+    """A prediction file that cannot be read; the message names file, line/row and field."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One prediction to score: its task, its lm-eval-style doc and the predicted text."""
+
+    task: str
+    doc: dict[str, Any]
+    prediction: Any
+
+
+def _resolve(name: Any, where: str) -> TaskInfo:
+    try:
+        return get_task(str(name))
+    except KeyError as err:
+        raise ScoreInputError(f"{where}: field 'task': {err.args[0]}") from None
+
+
+def _task_from_samples_name(path: Path) -> str | None:
+    stem = path.name
+    if not stem.startswith("samples_"):
+        return None
+    body = stem[len("samples_") :].rsplit(".", 1)[0]
+    for info in sorted(TASKS, key=lambda t: -len(t.name)):
+        if body == info.name or body.startswith(info.name + "_"):
+            return info.name
+    return None
+
+
+def _record(obj: Any, where: str, path: Path, forced: TaskInfo | None) -> Record:
+    if not isinstance(obj, dict):
+        raise ScoreInputError(f"{where}: expected a JSON object")
+    if "doc" in obj and ("filtered_resps" in obj or "resps" in obj):  # lm-eval samples line
+        from meds_bench.metrics.hooks import prediction_of
+
+        doc = obj["doc"]
+        if not isinstance(doc, dict):
+            raise ScoreInputError(f"{where}: field 'doc': expected an object")
+        name = forced.name if forced else doc.get("task") or _task_from_samples_name(path)
+        if not name:
+            raise ScoreInputError(f"{where}: field 'doc.task' missing (pass --task)")
+        info = forced or _resolve(name, where)
+        resps = obj["filtered_resps"] if "filtered_resps" in obj else obj["resps"]
+        return Record(info.name, doc, prediction_of(resps))
+    return _plain_record(obj, where, forced)
+
+
+def _plain_record(row: dict[str, Any], where: str, forced: TaskInfo | None) -> Record:
+    if "reference" not in row:
+        raise ScoreInputError(f"{where}: field 'reference' missing")
+    if "prediction" not in row:
+        raise ScoreInputError(f"{where}: field 'prediction' missing")
+    if forced is None and not row.get("task"):
+        raise ScoreInputError(f"{where}: field 'task' missing (or pass --task)")
+    info = forced or _resolve(row["task"], where)
+    reference = row["reference"]
+    if isinstance(reference, list):
+        reference = reference[0] if reference else ""
+    if not isinstance(reference, str) or reference == "":
+        raise ScoreInputError(f"{where}: field 'reference' must be a non-empty string")
+    doc = {"task": info.name, "output": reference, "references": [reference], "input": row.get("input") or ""}
+    return Record(info.name, doc, row["prediction"])
+
+
+def read_predictions(path: Path, task: str | None = None) -> list[Record]:
+    """All records of one prediction file (lm-eval samples JSONL, plain JSONL or CSV)."""
+    forced = _resolve(task, "--task") if task else None
+    if not path.is_file():
+        raise ScoreInputError(f"{path}: no such file")
+    records: list[Record] = []
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            for k, row in enumerate(reader, start=2):
+                if None in row:
+                    raise ScoreInputError(f"{path}:{k}: row has more cells than the header")
+                records.append(_plain_record(dict(row), f"{path}:{k}", forced))
+        return records
+    with path.open(encoding="utf-8") as fh:
+        for k, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ScoreInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
+            records.append(_record(obj, f"{path}:{k}", path, forced))
+    return records
+
+
+def _score_chunk(chunk: Sequence[Record]) -> list[dict[str, Any]]:
+    from meds_bench.metrics.scorers import score_doc
+
+    return [score_doc(r.doc, r.prediction, r.task) for r in chunk]
+
+
+def _chunks(items: Sequence[Record], size: int) -> Iterator[Sequence[Record]]:
+    for k in range(0, len(items), size):
+        yield items[k : k + size]
+
+
+def score_records(records: Sequence[Record], jobs: int = 1) -> list[dict[str, Any]]:
+    """Per-document metric values of every record, in order (``jobs`` worker processes)."""
+    if jobs <= 1 or len(records) < _PARALLEL_MIN:
+        return _score_chunk(records)
+    from meds_bench.metrics.tokenization import tokenize
+
+    for lang in {get_task(r.task).language for r in records} & {"zh", "ja"}:
+        tokenize("", lang)  # load the segmenter once; forked workers share it
+    ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else multiprocessing.get_context()
+    size = max(50, len(records) // (jobs * 8))
+    with ctx.Pool(jobs) as pool:
+        parts = pool.map(_score_chunk, list(_chunks(records, size)))
+    return [s for part in parts for s in part]
+
+
+def _aggregation(name: str) -> Callable[[Sequence[Any]], float]:
+    if name == "mean":
+        from lm_eval.api.metrics import mean
+
+        return mean
+    module, _, fn = name.rpartition(".")
+    return getattr(importlib.import_module(module), fn)
+
+
+def aggregate_task(info: TaskInfo, per_doc: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """lm-eval-style result entry of one task: ``"<metric>,none"`` values, stderr and sample_len."""
+    from lm_eval.api.metrics import stderr_for_metric
+
+    out: dict[str, Any] = {"alias": info.meds_id}
+    for metric, agg_name in metrics_of(info):
+        values = [d[metric] for d in per_doc]
+        agg = _aggregation(agg_name)
+        out[f"{metric},{FILTER}"] = agg(values)
+        stderr = stderr_for_metric(agg, bootstrap_iters=100000)
+        out[f"{metric}_stderr,{FILTER}"] = stderr(values) if stderr and len(values) > 1 else "N/A"
+    out["sample_len"] = len(per_doc)
+    return out
+
+
+def load_groups(directory: Path = GROUPS_DIR) -> list[dict[str, Any]]:
+    """The group YAMLs that define aggregate metrics (category means, CT/MRI pools)."""
+    groups = []
+    for path in sorted(directory.glob("*.yaml")):
+        cfg = yaml.safe_load(path.read_text())
+        if cfg.get("aggregate_metric_list"):
+            groups.append(cfg)
+    return groups
+
+
+def aggregate_groups(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Group figures over the tasks present, computed as lm-eval's ``Group.aggregate`` does."""
+    from lm_eval.api.metrics import aggregate_subtask_metrics
+
+    out: dict[str, dict[str, Any]] = {}
+    for group in load_groups():
+        members = [t for t in group["task"] if t in results]
+        if not members:
+            continue
+        entry: dict[str, Any] = {"alias": group.get("group_alias", group["group"])}
+        for agg in group["aggregate_metric_list"]:
+            key = f"{agg['metric']},{FILTER}"
+            have = [t for t in members if key in results[t]]
+            if have:
+                values = [results[t][key] for t in have]
+                sizes = [results[t]["sample_len"] for t in have]
+                entry[key] = aggregate_subtask_metrics(values, sizes, agg.get("weight_by_size", True))
+        entry["sample_len"] = sum(results[t]["sample_len"] for t in members)
+        out[group["group"]] = entry
+    return out
+
+
+def score_files(paths: Iterable[Path], task: str | None = None, jobs: int = 1) -> dict[str, Any]:
+    """Results JSON (``results``, ``groups``, ``n-samples``) of prediction files."""
+    records = [r for p in paths for r in read_predictions(Path(p), task)]
+    per_doc = score_records(records, jobs)
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for record, scores in zip(records, per_doc, strict=True):
+        by_task.setdefault(record.task, []).append(scores)
+    order = [t.name for t in TASKS if t.name in by_task]
+    results = {name: aggregate_task(get_task(name), by_task[name]) for name in order}
+    groups = aggregate_groups(results)
+    return {
+        "results": {**results, **groups},
+        "groups": groups,
+        "n-samples": {name: len(by_task[name]) for name in order},
+    }
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else str(value)
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """Plain-text table: one row per task and group, one column per metric."""
+    rows = [("task", "id", "n", "metrics")]
+    for name, entry in report["results"].items():
+        metrics = "  ".join(f"{k.split(',')[0]}={_fmt(v)}" for k, v in entry.items() if "," in k and "_stderr" not in k)
+        rows.append((name, entry.get("alias", ""), str(entry.get("sample_len", "")), metrics))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].rjust(widths[2]), r[3]]).rstrip() for r in rows
+    )
+
+
+def add_score_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``score`` on the ``meds-bench`` command line."""
+    p = subparsers.add_parser("score", help="rescore saved predictions (lm-eval samples files, JSONL or CSV)")
+    p.add_argument(
+        "files", nargs="+", metavar="PRED_FILE", help="samples_*.jsonl, or JSONL/CSV with prediction,reference,task"
+    )
+    p.add_argument("--task", help="task name or MedS id for every row (overrides any task column)")
+    p.add_argument("--output", help="write the results JSON here")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
+    p.set_defaults(func=run_score)
+
+
+def run_score(args: argparse.Namespace) -> int:
+    """Entry point of ``meds-bench score``."""
+    try:
+        report = score_files([Path(f) for f in args.files], args.task, args.jobs)
+    except ScoreInputError as err:
+        print(f"meds-bench score: {err}", file=sys.stderr)
+        return 2
+    print(format_table(report))
+    if args.output:
+        Path(args.output).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return 0
