@@ -1,1 +1,25 @@
-"""lm-eval model classes for the OpenAI and Anthropic APIs (import name ``meds_bench_adapters``)."""
+"""lm-eval model classes for the OpenAI and Anthropic APIs (import name ``meds_bench_adapters``).
+
+Importing this package registers ``meds-openai`` and ``meds-anthropic`` with lm-eval's model
+registry. lm-eval 0.4.13 loads no plugin entry points, so ``meds-bench eval`` imports it before
+running lm_eval; from Python, ``import meds_bench_adapters`` first.
+"""
+
+# lm-eval imports its own model table only while its registry is empty: fill it first so that
+# registering ours does not hide the built-in models (hf, vllm, local-chat-completions, ...).
+import lm_eval.models  # noqa: F401
+
+from .anthropic_messages import AnthropicMessagesLM
+from .base import APIChatLM, failed_requests
+from .guard import CredentialedDataError, SecretInArgsError, check_model_args_argv
+from .openai_chat import OpenAIChatLM
+
+__all__ = [
+    "APIChatLM",
+    "AnthropicMessagesLM",
+    "CredentialedDataError",
+    "OpenAIChatLM",
+    "SecretInArgsError",
+    "check_model_args_argv",
+    "failed_requests",
+]

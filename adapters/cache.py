@@ -1,0 +1,91 @@
+"""Persistent response cache shared by every API adapter.
+
+One SQLite file in WAL mode. Each answer is committed on its own as soon as it arrives, so an
+interrupted run (Ctrl-C, ``kill``) keeps every answer it received, and concurrent threads or
+processes can read and write the same file. Only successful answers are stored: failures are
+never cached, so a rerun resends exactly what failed.
+
+The key is the SHA-256 of the canonical JSON of the provider, the endpoint and the complete
+request body (model, messages, system prompt, token limit, temperature, stop sequences, ...):
+anything that can change the answer changes the key. API keys are never part of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    text TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+def request_key(provider: str, endpoint: str | None, body: dict[str, Any]) -> str:
+    """Cache key of one request: hash of provider, endpoint and the full request body."""
+    canonical = json.dumps(
+        {"provider": provider, "endpoint": (endpoint or "").rstrip("/"), "body": body},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """A stored answer and the tokens it cost when it was first received."""
+
+    text: str
+    input_tokens: int
+    output_tokens: int
+
+
+class ResponseCache:
+    """Thread-safe, process-safe key -> answer store (``<directory>/responses.sqlite``)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.path = Path(directory).expanduser() / "responses.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(SCHEMA)
+
+    def get(self, key: str) -> CachedAnswer | None:
+        """The stored answer for ``key``, or None."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT text, input_tokens, output_tokens FROM responses WHERE key = ?", (key,)
+            ).fetchone()
+        return CachedAnswer(*row) if row else None
+
+    def put(self, key: str, provider: str, model: str, answer: CachedAnswer) -> None:
+        """Store one answer and commit it immediately."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, provider, model, answer.text, answer.input_tokens, answer.output_tokens, time.time()),
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

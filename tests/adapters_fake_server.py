@@ -1,0 +1,227 @@
+"""A loopback server speaking the OpenAI Chat Completions and Anthropic Messages wire formats.
+
+Used by the adapter tests and by ``bench/bench_adapters.py``. It answers deterministically from
+the request, counts attempts and answers per distinct request, records every body it receives,
+and injects faults: for a request whose key is in ``fault_plan``, attempt ``n`` (0-based) gets
+``fault_plan[key][n]`` while that list lasts; ``fault_every`` adds a default plan to one
+request in N (chosen by hash, so every run of the same prompts sees the same faults).
+
+Faults: ``429`` (with Retry-After), ``408``, ``409``, ``500``, ``503``, ``529`` (Anthropic
+overloaded), ``400`` (permanent), ``timeout`` (sleep past the client's timeout), ``malformed``
+(200 with a body that is not JSON), ``drop`` (close the connection without an answer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DEFAULT_PLANS: tuple[tuple[str, ...], ...] = (
+    ("429",),
+    ("500", "429"),
+    ("529",),
+    ("timeout",),
+    ("malformed",),
+    ("drop",),
+    ("503", "drop", "408"),
+    ("409",),
+)
+
+
+def prompt_key(body: dict[str, Any]) -> str:
+    """Identity of a request for counting: everything but nothing provider-internal."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def default_answer(body: dict[str, Any]) -> str:
+    """A deterministic answer: the first letter option, then a tail that stop sequences must trim."""
+    return f"The right answer is A: {prompt_key(body)[:6]}\n\nInput: this must be trimmed"
+
+
+class FakeLLMServer:
+    """Run with ``with FakeLLMServer(...) as server:``; ``server.openai_url`` / ``server.anthropic_url``."""
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        fault_every: int = 0,
+        plans: tuple[tuple[str, ...], ...] = DEFAULT_PLANS,
+        retry_after: str = "0.05",
+        hang_seconds: float = 1.5,
+        answer: Callable[[dict[str, Any]], str] = default_answer,
+    ) -> None:
+        self.latency = latency
+        self.fault_every = fault_every
+        self.plans = plans
+        self.retry_after = retry_after
+        self.hang_seconds = hang_seconds
+        self.answer = answer
+        self.fault_plan: dict[str, list[str]] = {}
+        self.attempts: Counter[str] = Counter()
+        self.answered: Counter[str] = Counter()
+        self.bodies: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.events: list[tuple[float, str, str]] = []  # (time, key, outcome)
+        self.lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def openai_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def anthropic_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> FakeLLMServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def reset_counts(self) -> None:
+        with self.lock:
+            self.attempts.clear()
+            self.answered.clear()
+            self.bodies.clear()
+            self.headers.clear()
+            self.events.clear()
+
+    def _fault_for(self, key: str, attempt: int) -> str | None:
+        plan = self.fault_plan.get(key)
+        if plan is None and self.fault_every and int(key, 16) % self.fault_every == 0:
+            plan = list(self.plans[(int(key, 16) // self.fault_every) % len(self.plans)])
+        return plan[attempt] if plan and attempt < len(plan) else None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as separate writes
+
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                pass
+
+            def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                anthropic = self.path.endswith("/messages")
+                key = prompt_key(body)
+                with server.lock:
+                    attempt = server.attempts[key]
+                    server.attempts[key] += 1
+                    server.bodies.append(body)
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    fault = server._fault_for(key, attempt)
+                    server.events.append((time.monotonic(), key, fault or "ok"))
+                if server.latency:
+                    time.sleep(server.latency)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._respond(body, key, fault, anthropic)
+
+            def _respond(self, body: dict[str, Any], key: str, fault: str | None, anthropic: bool) -> None:
+                if fault == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if fault == "timeout":
+                    time.sleep(server.hang_seconds)
+                    self.close_connection = True
+                    return
+                if fault == "malformed":
+                    self._send(200, b'{"id": "x", "choices": [ {"mess')
+                    return
+                if fault is not None:
+                    status = int(fault)
+                    if status == 529 and not anthropic:
+                        status = 503
+                    headers = {"Retry-After": server.retry_after} if status == 429 else {}
+                    message = "invalid request: max_tokens too large" if status == 400 else f"injected {status}"
+                    if anthropic:
+                        kind = "overloaded_error" if status == 529 else "api_error"
+                        error = {"type": "error", "error": {"type": kind, "message": message}}
+                    else:
+                        error = {"error": {"message": message, "type": "server_error", "code": None}}
+                    self._send(status, json.dumps(error).encode(), headers)
+                    return
+                text = server.answer(body)
+                prompt_tokens = max(
+                    1, len(json.dumps(body.get("messages", ""))) // 4 + len(body.get("system", "")) // 4
+                )
+                completion_tokens = max(1, len(text.split()))
+                if anthropic:
+                    half = len(text) // 2
+                    payload = {
+                        "id": "msg_" + key,
+                        "type": "message",
+                        "role": "assistant",
+                        "model": body.get("model"),
+                        "content": [{"type": "text", "text": text[:half]}, {"type": "text", "text": text[half:]}],
+                        "stop_reason": "end_turn",
+                        "stop_sequence": None,
+                        "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens},
+                    }
+                else:
+                    payload = {
+                        "id": "chatcmpl-" + key,
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model"),
+                        "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                        ],
+                        "usage": {
+                            "prompt_tokens": prompt_tokens,
+                            "completion_tokens": completion_tokens,
+                            "total_tokens": prompt_tokens + completion_tokens,
+                        },
+                    }
+                self._send(200, json.dumps(payload).encode())
+                with server.lock:
+                    server.answered[key] += 1
+
+        return Handler
+
+
+def make_instances(task: str, n: int, *, chat: bool = True, start: int = 0, max_gen_toks: int = 32) -> list[Any]:
+    """``n`` lm-eval generate_until instances of ``task`` (chat-template JSON contexts when ``chat``)."""
+    from lm_eval.api.instance import Instance
+
+    out = []
+    for i in range(start, start + n):
+        messages = [
+            {"role": "system", "content": f"Cases and definition for {task}."},
+            {"role": "user", "content": f"Input:\nquestion {i}\nOutput:"},
+        ]
+        context = json.dumps(messages) if chat else f"Definition.\nInput:\nquestion {i}\nOutput:\n"
+        gen = {"until": ["\nInput:", "\n\n"], "max_gen_toks": max_gen_toks, "do_sample": False}
+        out.append(
+            Instance(request_type="generate_until", doc={}, arguments=(context, gen), idx=0, metadata=(task, i, 1))
+        )
+    return out
