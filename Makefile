@@ -15,7 +15,7 @@ DATA_DIR ?= $(or $(MEDS_BENCH_DATA_DIR),$(shell $(BIN)/meds-bench sample-data-pa
 EVAL_ARGS ?= --batch_size 8
 PYTEST_ARGS ?=
 
-.PHONY: install test lint demo eval eval-api train report data bench clean
+.PHONY: install test lint demo eval train bench clean
 
 install: $(VENV)/.installed
 
