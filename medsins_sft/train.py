@@ -28,8 +28,15 @@ BASE_DIR = "base"  # where the tiny model is built for model_name_or_path: tiny
 
 def parse_config(argv: Sequence[str] | None = None) -> MedSInsSFTConfig:
     """``--config FILE.yaml`` plus CLI overrides (TRL's parser)."""
+    import sys
+
     from trl import TrlParser
 
+    args = list(argv) if argv is not None else sys.argv[1:]
+    if "--config" in args and args.index("--config") + 1 < len(args):
+        path = Path(args[args.index("--config") + 1])
+        if not path.is_file():
+            raise SystemExit(f"medsins_sft: config file {path} not found (see medsins_sft/configs/)")
     (config,) = TrlParser((MedSInsSFTConfig,)).parse_args_and_config(list(argv) if argv is not None else None)
     return config
 
@@ -190,7 +197,13 @@ def run(config: MedSInsSFTConfig, callbacks: Sequence[Any] = ()) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    run(parse_config(argv))
+    from meds_bench.data import DataError
+
+    config = parse_config(argv)
+    try:
+        run(config)
+    except DataError as err:  # a missing or malformed task file: one line, not a traceback
+        raise SystemExit(f"medsins_sft: {err}") from None
     return 0
 
 

@@ -245,3 +245,12 @@ def test_packed_batch_matches_each_example_alone(tmp_path, tiny_model_dir):
         assert not torch.allclose(leaky[a:b], model(input_ids=batch["input_ids"][:, a:b]).logits[0], atol=1e-3)
     # labels: the first token of each packed example is never a target of the previous one
     assert all(batch["labels"][0, s] == -100 for s in starts[:-1])
+
+
+def test_missing_config_file_is_one_line_error(tmp_path):
+    import pytest
+
+    from medsins_sft.train import main
+
+    with pytest.raises(SystemExit, match=r"config file .*absent\.yaml not found"):
+        main(["--config", str(tmp_path / "absent.yaml"), "--output_dir", str(tmp_path / "out")])
