@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hub_layouts import layout_files, write_dir
 
 from meds_bench import sample_data_path, tasks_path
 from meds_bench.catalog import CATEGORIES, SUMMARIZATION_POOLED_GROUPS, TASKS, category_group, get_task
@@ -89,3 +90,52 @@ def test_unseen_data_directory_is_what_gets_evaluated(tmp_path):
         (samples,) = out.rglob(f"samples_{name}_*.jsonl")
         logged = [json.loads(line)["doc"]["input"] for line in samples.read_text().splitlines()]
         assert sorted(logged) == sorted(inputs)
+
+
+OPEN_CATEGORY_GROUPS = [
+    category_group(c) for c in CATEGORIES if not any(t.credentialed for t in TASKS if t.category == c)
+] + ["meds_bench-summarization_open"]
+
+
+@pytest.mark.parametrize("cli", ["lm_eval", "meds-bench"])
+def test_open_group_over_a_split_layout_directory_with_only_the_open_files(tmp_path, cli):
+    data = write_dir(tmp_path / "split", layout_files("split"))
+    results = _lm_eval(["--model", "dummy", "--tasks", "meds_bench-open"], tmp_path / "out", data, cli=cli)
+    assert len(OPEN_CATEGORY_GROUPS) == 10
+    for group in OPEN_CATEGORY_GROUPS:
+        assert _scores(results["groups"][group]), f"{group} reports no score"
+    assert {n for n in results["results"] if n.startswith("meds_bench_")} == {
+        t.name for t in TASKS if not t.credentialed
+    }
+    provenance = results["configs"]["meds_bench_mcqa_medqa_en"]["metadata"]["meds_bench_data"]
+    assert provenance["file"] == "MCQA/task57_medqa_question_answering_en.json"
+
+
+def test_meds_ids_mixed_with_names_run_both_tasks(tmp_path):
+    results = _lm_eval(
+        ["--model", "dummy", "--tasks", "task52,meds_bench_ner_bc5chem"], tmp_path, sample_data_path(), cli="meds-bench"
+    )
+    assert set(results["results"]) == {"meds_bench_rationale_en", "meds_bench_ner_bc5chem"}
+
+
+def test_skip_missing_runs_what_is_present_and_records_the_rest(tmp_path):
+    data = write_dir(tmp_path / "split", layout_files("split"))
+    results = _lm_eval(
+        ["--model", "dummy", "--tasks", "meds_bench", "--skip-missing"], tmp_path / "out", data, cli="meds-bench"
+    )
+    assert len([n for n in results["results"] if n.startswith("meds_bench_")]) == 34
+    skipped = results["configs"]["meds_bench_rationale_en"]["metadata"]["meds_bench_skipped"]
+    assert sorted(skipped) == sorted(t.name for t in TASKS if t.credentialed)
+
+
+def test_plain_lm_eval_gets_one_line_for_a_missing_file(tmp_path):
+    data = write_dir(tmp_path / "split", layout_files("split"))
+    env = {**os.environ, "MEDS_BENCH_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "lm_eval", "--include_path", str(tasks_path()), "--model", "dummy"]
+    proc = subprocess.run(
+        [*cmd, "--tasks", "meds_bench_nli_mednli_discriminative"], env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    (line,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("meds-bench: ")]
+    assert line.startswith("meds-bench: meds_bench_nli_mednli_discriminative (task41): no NLI/task41_*.json[l]")

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -54,17 +55,50 @@ def test_b2_numeric_reference_column_is_read_as_text(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("prediction,task\nB,task57\n", "p.csv:2: field 'reference' missing"),
+        ("prediction,task\nB,task57\n", "p.csv:1: header lacks column(s) reference (found: prediction, task)"),
         ("prediction,reference,task\nB,x,task999\n", "p.csv:2: field 'task'"),
-        ("prediction,reference\nB,x\n", "p.csv:2: field 'task' missing"),
+        ("prediction,reference\nB,x\n", "p.csv:1: header lacks column(s) task (found: prediction, reference); pass"),
         ("prediction,reference,task\nB,,task57\n", "p.csv:2: field 'reference'"),
     ],
 )
 def test_bad_csv_rows_name_file_row_and_field(tmp_path, content, message):
     path = tmp_path / "p.csv"
     path.write_text(content)
-    with pytest.raises(ScoreInputError, match=message.replace("(", r"\(")):
+    with pytest.raises(ScoreInputError, match=re.escape(message)):
         read_predictions(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("empty.csv", ""), ("header.csv", "prediction,reference,task\n"), ("empty.jsonl", ""), ("blank.jsonl", "\n\n")],
+)
+def test_a_file_without_predictions_is_an_error_not_an_empty_table(tmp_path, capsys, name, content):
+    path = tmp_path / name
+    path.write_text(content)
+    assert main(["score", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"meds-bench score: {path}: no predictions in the file (expected one row or JSON line per prediction)\n"
+    )
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("excel.csv", "prediction,reference,task\r\n1,1,task16\r\n2,1,task16\r\n"),
+        (
+            "bom.jsonl",
+            '{"prediction": "1", "reference": "1", "task": "task16"}\n'
+            '{"prediction": "2", "reference": "1", "task": "task16"}\n',
+        ),
+    ],
+)
+def test_files_starting_with_a_byte_order_mark_are_read(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode())
+    result = score_files([path])["results"]["meds_bench_factver_healthfact"]
+    assert result["acc,none"] == 50.0 and result["sample_len"] == 2
 
 
 def test_bad_json_line_names_the_line(tmp_path, capsys):

@@ -19,14 +19,13 @@ import yaml
 
 from meds_bench.catalog import (
     CATEGORIES,
-    CT_IDS,
-    MRI_IDS,
+    OPEN_GROUP,
     OVERALL_GROUP,
+    SUMMARIZATION_OPEN_GROUP,
     SUMMARIZATION_POOLED_GROUPS,
-    SUMMARIZATION_PRIMARY_IDS,
     TASKS,
     category_group,
-    tasks_in,
+    group_tree,
 )
 from meds_bench.metrics.table import CATEGORY_KIND, HOOK, KIND_METRICS, TASK_KIND
 
@@ -164,17 +163,25 @@ def task_yaml(info) -> dict:
 
 
 def group_yaml(name: str, alias: str, members: list[str], metrics: tuple[str, ...], pooled: bool) -> dict:
-    return {
-        "group": name,
-        "group_alias": alias,
-        "task": members,
-        "aggregate_metric_list": [{"metric": m, "aggregation": "mean", "weight_by_size": pooled} for m in metrics],
-        "metadata": {"version": VERSION},
-    }
+    cfg: dict = {"group": name, "group_alias": alias, "task": members}
+    if metrics:
+        cfg["aggregate_metric_list"] = [{"metric": m, "aggregation": "mean", "weight_by_size": pooled} for m in metrics]
+    cfg["metadata"] = {"version": VERSION}
+    return cfg
 
 
-def _names(ids: tuple[int, ...]) -> list[str]:
-    return [t.name for t in TASKS if t.task_id in ids]
+def _group_settings(name: str) -> tuple[str, tuple[str, ...], bool]:
+    """(alias, aggregated metrics, weighted by size) of a group; no metrics for the umbrella groups."""
+    for category, (_, title) in CATEGORIES.items():
+        if name == category_group(category):
+            return title, SETTINGS[category].group_metrics, False
+    summarization = SETTINGS["summarization"].group_metrics
+    for key, pooled_name in SUMMARIZATION_POOLED_GROUPS.items():  # paper: instances of six files pooled
+        if name == pooled_name:
+            return f"Text summarization {key.upper()} (pooled)", summarization, True
+    if name == SUMMARIZATION_OPEN_GROUP:
+        return "Text summarization (open tasks)", summarization, False
+    return {OVERALL_GROUP: "MedS-Bench", OPEN_GROUP: "MedS-Bench (open data)"}[name], (), False
 
 
 def render() -> dict[str, str]:
@@ -185,23 +192,9 @@ def render() -> dict[str, str]:
         files[f"tasks/{category}/_template_yaml"] = header + _dump(template(category))
     for info in TASKS:
         files[f"tasks/{info.category}/{info.name}.yaml"] = header + _dump(task_yaml(info))
-    groups: list[str] = []
-    for category, (_, title) in CATEGORIES.items():
-        members = [t.name for t in tasks_in(category)]
-        if category == "summarization":  # paper "Avg.": the four primary tasks only
-            members = _names(SUMMARIZATION_PRIMARY_IDS)
-        metrics = SETTINGS[category].group_metrics
-        name = category_group(category)
-        files[f"groups/{name}.yaml"] = header + _dump(group_yaml(name, title, members, metrics, pooled=False))
-        groups.append(name)
-    for key, ids in (("ct", CT_IDS), ("mri", MRI_IDS)):  # paper: instances of the six files pooled
-        name = SUMMARIZATION_POOLED_GROUPS[key]
-        metrics = SETTINGS["summarization"].group_metrics
-        alias = f"Text summarization {key.upper()} (pooled)"
-        files[f"groups/{name}.yaml"] = header + _dump(group_yaml(name, alias, _names(ids), metrics, pooled=True))
-        groups.append(name)
-    overall = {"group": OVERALL_GROUP, "group_alias": "MedS-Bench", "task": groups, "metadata": {"version": VERSION}}
-    files[f"groups/{OVERALL_GROUP}.yaml"] = header + _dump(overall)
+    for name, members in group_tree().items():
+        alias, metrics, pooled = _group_settings(name)
+        files[f"groups/{name}.yaml"] = header + _dump(group_yaml(name, alias, members, metrics, pooled))
     return files
 
 

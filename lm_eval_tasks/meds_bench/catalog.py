@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 HUB_REPO_ID = "Henrychur/MedS-Bench"
+SPLIT_REPO_ID = "Henrychur/MedS-Bench-SPLIT"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 }
 
 OVERALL_GROUP = "meds_bench"
+# The 34 redistributable tasks: every category without PhysioNet-derived files, plus the open
+# summarization tasks in a group of their own (the paper's summarization average needs 78 and 112).
+OPEN_GROUP = "meds_bench-open"
+SUMMARIZATION_OPEN_GROUP = "meds_bench-summarization_open"
 # Groups are named `meds_bench-<category>` so that `--tasks 'meds_bench_*'` matches tasks only.
 SUMMARIZATION_POOLED_GROUPS = {
     "ct": "meds_bench-summarization_ct",
@@ -197,3 +202,35 @@ def get_task(name_or_id: str | int) -> TaskInfo:
 def tasks_in(category: str) -> list[TaskInfo]:
     """All tasks of one category key, in catalogue order."""
     return [t for t in TASKS if t.category == category]
+
+
+def _names(ids: tuple[int, ...]) -> list[str]:
+    return [t.name for t in TASKS if t.task_id in ids]
+
+
+def group_tree() -> dict[str, list[str]]:
+    """Every lm-eval group: name -> members (task or group names), in report order.
+
+    Category groups hold their tasks (summarization: the paper's four primary tasks), the pooled
+    CT/MRI groups their six files each, ``meds_bench`` every category group and ``meds_bench-open``
+    the groups whose tasks are all redistributable.
+    """
+    tree: dict[str, list[str]] = {}
+    for category in CATEGORIES:
+        ids = SUMMARIZATION_PRIMARY_IDS if category == "summarization" else None
+        tree[category_group(category)] = _names(ids) if ids else [t.name for t in tasks_in(category)]
+    tree[SUMMARIZATION_POOLED_GROUPS["ct"]] = _names(CT_IDS)
+    tree[SUMMARIZATION_POOLED_GROUPS["mri"]] = _names(MRI_IDS)
+    tree[SUMMARIZATION_OPEN_GROUP] = [t.name for t in tasks_in("summarization") if not t.credentialed]
+    tree[OVERALL_GROUP] = [g for g in tree if g != SUMMARIZATION_OPEN_GROUP]
+    open_categories = [c for c in CATEGORIES if not any(t.credentialed for t in tasks_in(c))]
+    tree[OPEN_GROUP] = [category_group(c) for c in open_categories] + [SUMMARIZATION_OPEN_GROUP]
+    return tree
+
+
+def leaves(name: str) -> list[str]:
+    """Task names under a group (recursively), or ``[name]`` for a task."""
+    tree = group_tree()
+    if name not in tree:
+        return [name]
+    return [leaf for member in tree[name] for leaf in leaves(member)]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from meds_bench import sample_data_path, tasks_path
+from meds_bench import hub, preflight, sample_data_path, tasks_path
 from meds_bench.catalog import CATEGORIES, TASKS
 from meds_bench.data import DATA_DIR_ENV, DataError, locate, parse_task, read_task_file, resolve_source
+from meds_bench.download import add_download_parser
 from meds_bench.metrics.rescore import add_score_parser
 
 
@@ -26,7 +28,7 @@ def _cmd_sample_data_path(_: argparse.Namespace) -> int:
 
 def _presence(info, source) -> str:
     if source.kind == "hub":
-        return "credentialed" if info.credentialed else "hub"
+        return "credentialed" if info.credentialed else hub.availability(info)
     try:
         locate(info, source)
     except DataError:
@@ -93,10 +95,63 @@ def eval_argv(passthrough: Sequence[str], data_dir: str | None = None) -> list[s
     return argv
 
 
+def _option(argv: list[str], *names: str) -> tuple[int, str] | None:
+    """Index and value of the last ``--name VALUE`` / ``--name=VALUE`` in argv."""
+    found = None
+    for i, arg in enumerate(argv):
+        for name in names:
+            if arg == name and i + 1 < len(argv):
+                found = (i + 1, argv[i + 1])
+            elif arg.startswith(name + "="):
+                found = (i, arg)
+    return found
+
+
+def preflight_argv(argv: list[str], skip_missing: bool) -> list[str]:
+    """Check the MedS-Bench part of an lm_eval argv before any model loads; return the argv to run.
+
+    Raises:
+        preflight.PreflightError: the lines to print, when the run cannot start.
+    """
+    where = _option(argv, "--tasks", "-t")
+    if where is None:
+        return argv
+    index, value = where
+    prefix, _, tasks = value.rpartition("=") if value.startswith("-") else ("", "", value)
+    entries = preflight.rewrite_task_entries(e.strip() for e in tasks.split(",") if e.strip())
+    selected = preflight.selected_tasks(entries)
+    if selected:
+        check = preflight.check_data(selected, resolve_source())
+        if check.malformed or (check.missing and not skip_missing):
+            raise preflight.PreflightError("\n".join([*check.problem_lines(), check.closing_line()]))
+        if check.missing:
+            missing = {info.name for info, _ in check.missing}
+            entries = preflight.prune(entries, missing)
+            if not [e for e in entries if e]:
+                raise preflight.PreflightError("--skip-missing left no task to run: " + check.closing_line())
+            skipped = [info.name for info, _ in check.missing]
+            print(f"meds-bench: skipping {len(skipped)} task(s) without data: {', '.join(skipped)}", file=sys.stderr)
+            argv = [*argv, "--metadata", json.dumps({"meds_bench_skipped": skipped})]
+        shots = _option(argv, "--num_fewshot", "-f")
+        if shots is not None:
+            raw = shots[1].split("=", 1)[-1]
+            if raw.isdigit():
+                preflight.check_fewshot(int(raw), check.n_instances)
+    argv = list(argv)
+    argv[index] = (prefix + "=" if prefix else "") + ",".join(entries)
+    return argv
+
+
 def _cmd_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
     from lm_eval.__main__ import cli_evaluate
 
     argv = eval_argv(passthrough, args.data_dir)
+    try:
+        argv = preflight_argv(argv, args.skip_missing)
+    except preflight.PreflightError as err:
+        for line in str(err).splitlines():
+            print(f"meds-bench: {line}", file=sys.stderr)
+        return 2
     adapters = _register_models()
     if adapters is not None:
         try:
@@ -158,7 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Every flag not listed here is passed to lm_eval unchanged.",
     )
     p_eval.add_argument("--data-dir", help=f"data directory for this run (sets ${DATA_DIR_ENV})")
+    p_eval.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="run the selected tasks that have data, record the others as skipped in the results",
+    )
     p_eval.set_defaults(func=_cmd_eval, passthrough=True)
+    add_download_parser(sub)
     add_score_parser(sub)
     return parser
 

@@ -2,8 +2,9 @@
 
 Sources, in order: an explicit directory (``data_dir`` argument, e.g. from lm-eval's
 ``--metadata '{"meds_bench_data_dir": ...}'``), the ``MEDS_BENCH_DATA_DIR`` environment variable,
-then the Hugging Face hub repository. A directory is laid out like the hub repo
-(``<Folder>/<file>``). The bundled sample data is used only when one of these points at it.
+then the published layouts on the Hugging Face hub (:mod:`meds_bench.hub`). A directory is laid
+out like the hub repositories (``<Folder>/task<ID>_*.json[l]``: any of the three published
+layouts). The bundled sample data is used only when one of these points at it.
 Every problem is reported as one :class:`DataError` line naming the file, instance and field.
 """
 
@@ -16,21 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meds_bench import sample_data_path
-from meds_bench.catalog import HUB_REPO_ID, TaskInfo
+from meds_bench import hub, sample_data_path
+from meds_bench.catalog import TaskInfo
 
 DATA_DIR_ENV = "MEDS_BENCH_DATA_DIR"
-HUB_REVISION_ENV = "MEDS_BENCH_HUB_REVISION"
 DATA_DIR_METADATA_KEY = "meds_bench_data_dir"
 CREDENTIALED_HINT = (
     "it is derived from PhysioNet-credentialed MIMIC data and is not redistributed: build it from "
-    "your own credentialed PhysioNet copy and place it in your data directory (README: "
-    "'Credentialed tasks')"
+    "your own credentialed PhysioNet copy with `meds-bench data build` into your data directory "
+    "(README: 'Credentialed tasks')"
 )
-DOWNLOAD_HINT = (
-    f"download the benchmark with `huggingface-cli download {HUB_REPO_ID} --repo-type dataset "
-    f"--local-dir DIR` and set {DATA_DIR_ENV}=DIR"
-)
+DOWNLOAD_HINT = f"get the open tasks with `meds-bench download --dir DIR` and set {DATA_DIR_ENV}=DIR"
 
 
 class DataError(ValueError):
@@ -62,7 +59,7 @@ def resolve_source(data_dir: str | os.PathLike[str] | None = None) -> DataSource
     """Pick the data source: explicit directory, then ``MEDS_BENCH_DATA_DIR``, then the hub."""
     chosen = data_dir or os.environ.get(DATA_DIR_ENV) or None
     if chosen is None:
-        return DataSource("hub", f"{HUB_REPO_ID}@{os.environ.get(HUB_REVISION_ENV, 'main')}")
+        return DataSource("hub", hub.describe_sources())
     path = Path(chosen).expanduser().resolve()
     if not path.is_dir():
         raise DataError(f"data directory {path} does not exist (from {DATA_DIR_ENV} or the data-dir option)")
@@ -70,54 +67,34 @@ def resolve_source(data_dir: str | os.PathLike[str] | None = None) -> DataSource
     return DataSource(kind, str(path))
 
 
-def _candidates(info: TaskInfo, root: Path) -> list[Path]:
-    """The catalogue's file name, its .json/.jsonl twin, then any ``task<ID>_*`` file in the folder."""
-    exact = root / info.folder / info.file
-    twin = exact.with_suffix(".jsonl" if exact.suffix == ".json" else ".json")
-    found = [p for p in (exact, twin) if p.is_file()]
-    if not found and (root / info.folder).is_dir():
-        found = sorted(p for p in (root / info.folder).glob(f"task{info.task_id}_*") if p.suffix in (".json", ".jsonl"))
-    return found
-
-
 def locate(info: TaskInfo, source: DataSource) -> Path:
-    """Path of the task file in ``source``, downloading it from the hub if needed."""
+    """Path of the task file in ``source`` (found by MedS id), fetching it from the hub if needed."""
+    return _locate(info, source)[0]
+
+
+def _locate(info: TaskInfo, source: DataSource) -> tuple[Path, dict[str, Any]]:
+    """The task file and its provenance fields (``location``, ``file``)."""
     if source.kind != "hub":
-        found = _candidates(info, Path(source.location))
-        if found:
-            return found[0]
-        hint = CREDENTIALED_HINT if info.credentialed else DOWNLOAD_HINT
-        raise DataError(f"{info.name} ({info.meds_id}): {info.hub_path} not found in {source.location}: {hint}")
+        path = hub.pick(info, Path(source.location))
+        if path is None:
+            hint = CREDENTIALED_HINT if info.credentialed else DOWNLOAD_HINT
+            raise DataError(
+                f"{info.name} ({info.meds_id}): no {info.folder}/{info.meds_id}_*.json[l] in {source.location}: {hint}"
+            )
+        return path, {"location": source.location, "file": path.relative_to(source.location).as_posix()}
     if info.credentialed:
         raise DataError(f"{info.name} ({info.meds_id}): {info.hub_path} is not on the hub: {CREDENTIALED_HINT}")
-    return _download(info, source)
-
-
-def _download(info: TaskInfo, source: DataSource) -> Path:
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
-
-    revision = source.location.rsplit("@", 1)[1]
-    twin = info.file.rsplit(".", 1)[0] + (".json" if info.file.endswith(".jsonl") else ".jsonl")
-    last_error: Exception | None = None
-    for name in (info.file, twin):
-        try:
-            return Path(hf_hub_download(HUB_REPO_ID, f"{info.folder}/{name}", repo_type="dataset", revision=revision))
-        except EntryNotFoundError as err:
-            if isinstance(err, LocalEntryNotFoundError):  # offline and not cached: the twin won't be either
-                raise DataError(
-                    f"{info.name} ({info.meds_id}): cannot fetch {info.hub_path} from the hub (offline and not "
-                    f"in the local cache); {DOWNLOAD_HINT}"
-                ) from err
-            last_error = err
-        except Exception as err:  # offline, DNS, auth: all end in the same advice
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise DataError(
-                f"{info.name} ({info.meds_id}): cannot fetch {info.hub_path} from the hub ({reason}); {DOWNLOAD_HINT}"
-            ) from err
-    raise DataError(
-        f"{info.name} ({info.meds_id}): {info.hub_path} not found in hub repo {HUB_REPO_ID}"
-    ) from last_error
+    found, reasons = hub.fetch(info)
+    if found is None:
+        raise DataError(f"{info.name} ({info.meds_id}): not found on the hub ({'; '.join(reasons)}); {DOWNLOAD_HINT}")
+    provenance = {
+        "location": f"{found.source.repo_id}@{found.commit}",
+        "repo": found.source.repo_id,
+        "revision": found.source.revision,
+        "commit": found.commit,
+        "file": found.repo_path,
+    }
+    return found.path, provenance
 
 
 def read_task_file(path: Path) -> dict[str, Any]:
@@ -131,7 +108,7 @@ def read_task_file(path: Path) -> dict[str, Any]:
         obj = json.loads(text)
     except json.JSONDecodeError as whole_err:
         lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-        if len(lines) < 2:
+        if len(lines) < 2 or not _is_json_object(lines[0][1]):  # one (pretty-printed) document: its own error
             raise DataError(
                 f"{path}: not valid JSON (line {whole_err.lineno}, column {whole_err.colno}: {whole_err.msg})"
             ) from None
@@ -139,6 +116,13 @@ def read_task_file(path: Path) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise DataError(f"{path}: expected a JSON object with 'Definition' and 'Instances', got {type(obj).__name__}")
     return obj
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def _merge_json_lines(path: Path, lines: list[tuple[int, str]]) -> dict[str, Any]:
@@ -204,21 +188,27 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Tasks parsed by a pre-flight check, handed over to the task build of the same run (read once).
+_PRELOADED: dict[tuple[str, str], LoadedTask] = {}
+
+
 def load_task(info: TaskInfo, data_dir: str | os.PathLike[str] | None = None) -> LoadedTask:
     """Locate, parse and validate one task's file; record where it came from and its hash."""
     source = resolve_source(data_dir)
-    path = locate(info, source)
+    return _PRELOADED.pop((info.name, source.location), None) or _load(info, source)
+
+
+def preload(info: TaskInfo, source: DataSource) -> int:
+    """Load a task now and keep it for this process's next :func:`load_task`; returns its size."""
+    loaded = _load(info, source)
+    _PRELOADED[(info.name, source.location)] = loaded
+    return len(loaded.docs)
+
+
+def _load(info: TaskInfo, source: DataSource) -> LoadedTask:
+    path, where = _locate(info, source)
     definition, docs = parse_task(path, read_task_file(path))
     for doc in docs:
         doc["definition"] = definition
-    location = source.location
-    if source.kind == "hub" and "snapshots" in path.parts:  # pin the resolved commit, not "main"
-        location = f"{HUB_REPO_ID}@{path.parts[path.parts.index('snapshots') + 1]}"
-    provenance = {
-        "source": source.kind,
-        "location": location,
-        "file": str(path.relative_to(source.location)) if source.kind != "hub" else info.hub_path,
-        "sha256": sha256_of(path),
-        "n_instances": len(docs),
-    }
+    provenance = {"source": source.kind, **where, "sha256": sha256_of(path), "n_instances": len(docs)}
     return LoadedTask(info=info, definition=definition, docs=docs, provenance=provenance)

@@ -12,6 +12,7 @@ It changes only two things of lm-eval's ``ConfigurableTask``:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ import datasets
 from lm_eval.api.task import ConfigurableTask
 
 from meds_bench.catalog import get_task
-from meds_bench.data import DATA_DIR_METADATA_KEY, load_task
+from meds_bench.data import DATA_DIR_METADATA_KEY, DataError, load_task
 from meds_bench.prompts import build_prompt
 
 
@@ -33,7 +34,11 @@ class MedSBenchTask(ConfigurableTask):
 
     def download(self, dataset_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         metadata = dict(self.config.metadata or {})
-        loaded = load_task(get_task(self.config.task), data_dir=metadata.get(DATA_DIR_METADATA_KEY))
+        try:
+            loaded = load_task(get_task(self.config.task), data_dir=metadata.get(DATA_DIR_METADATA_KEY))
+        except DataError as err:  # plain lm_eval: one line, not a traceback from deep inside the task build
+            print(f"meds-bench: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
         for doc in loaded.docs:
             doc["task"] = loaded.info.name
         self.dataset = datasets.DatasetDict({"test": datasets.Dataset.from_list(loaded.docs)})

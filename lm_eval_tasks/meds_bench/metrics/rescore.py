@@ -102,24 +102,42 @@ def read_predictions(path: Path, task: str | None = None) -> list[Record]:
     forced = _resolve(task, "--task") if task else None
     if not path.is_file():
         raise ScoreInputError(f"{path}: no such file")
-    records: list[Record] = []
-    if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            for k, row in enumerate(reader, start=2):
-                if None in row:
-                    raise ScoreInputError(f"{path}:{k}: row has more cells than the header")
-                records.append(_plain_record(dict(row), f"{path}:{k}", forced))
-        return records
-    with path.open(encoding="utf-8") as fh:
-        for k, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ScoreInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
-            records.append(_record(obj, f"{path}:{k}", path, forced))
+    # utf-8-sig: spreadsheet programs start CSV (and some editors JSONL) files with a byte-order mark.
+    with path.open(newline="" if path.suffix.lower() == ".csv" else None, encoding="utf-8-sig") as fh:
+        records = _read_csv(fh, path, forced) if path.suffix.lower() == ".csv" else _read_jsonl(fh, path, forced)
+    if not records:
+        raise ScoreInputError(f"{path}: no predictions in the file (expected one row or JSON line per prediction)")
+    return records
+
+
+def _read_csv(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[Record]:
+    reader = csv.DictReader(fh)
+    header = reader.fieldnames or []
+    needed = ["prediction", "reference"] + ([] if forced else ["task"])
+    lacking = [name for name in needed if name not in header]
+    if header and lacking:
+        raise ScoreInputError(
+            f"{path}:1: header lacks column(s) {', '.join(lacking)} (found: {', '.join(header) or 'none'})"
+            + ("; pass --task when there is no task column" if lacking == ["task"] else "")
+        )
+    records = []
+    for k, row in enumerate(reader, start=2):
+        if None in row:
+            raise ScoreInputError(f"{path}:{k}: row has more cells than the header")
+        records.append(_plain_record(dict(row), f"{path}:{k}", forced))
+    return records
+
+
+def _read_jsonl(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[Record]:
+    records = []
+    for k, line in enumerate(fh, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ScoreInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
+        records.append(_record(obj, f"{path}:{k}", path, forced))
     return records
 
 
