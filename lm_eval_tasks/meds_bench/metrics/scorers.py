@@ -16,12 +16,13 @@ def score_prediction(info: TaskInfo, prediction: Any, gold: str, question: str =
     """Per-document metric values of one prediction (0-100, or counts for corpus-level metrics)."""
     kind, tid = kind_of(info), info.task_id
     if kind == "text":
-        return text_scores(prediction, gold, info.language)
+        # The original stripped both sides for the rationale tasks only (SPEC B2).
+        return text_scores(prediction, gold, info.language, strip=info.category == "rationale")
     if kind == "text_ebms":
         scores = text_scores(prediction, gold, info.language)
-        # The original lower-cased both sides and deleted periods from the gold only (SPEC B2).
+        # The original stripped and lower-cased both sides and deleted periods from the gold only (SPEC B2).
         low = prediction.lower() if isinstance(prediction, str) else prediction
-        paper = text_scores(low, gold.replace(".", "").lower(), info.language)
+        paper = text_scores(low, gold.replace(".", "").lower(), info.language, strip=True)
         return {**scores, "bleu1_paper": paper["bleu1"], "rougeL_paper": paper["rougeL"]}
     if kind == "mcqa":
         return closed_set.mcqa_scores(prediction, gold, question, tid)

