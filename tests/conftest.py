@@ -32,3 +32,15 @@ def sample_dir() -> Path:
 def sample_copy(tmp_path: Path) -> Path:
     """A writable copy of the sample data, for tests that break or replace files."""
     return Path(shutil.copytree(sample_data_path(), tmp_path / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_source(monkeypatch: pytest.MonkeyPatch):
+    """`meds-bench eval --data-dir` sets MEDS_BENCH_DATA_DIR for its process: undo it after each test,
+    and drop task files a pre-flight parsed for a run that never started."""
+    from meds_bench import data
+
+    monkeypatch.setenv("MEDS_BENCH_DATA_DIR", "")  # recorded as absent, so the teardown removes it
+    monkeypatch.delenv("MEDS_BENCH_DATA_DIR")
+    yield
+    data._PRELOADED.clear()

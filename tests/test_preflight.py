@@ -140,3 +140,10 @@ def test_tasks_given_with_equals_sign_are_rewritten(sample_dir, monkeypatch):
     )
     with pytest.raises(PreflightError, match="--num_fewshot 6 is more than"):
         preflight_argv(["run", "--tasks=task52", "--num_fewshot=6"], skip_missing=False)
+
+
+def test_data_dir_given_through_lm_eval_metadata_is_the_one_checked(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("MEDS_BENCH_DATA_DIR", raising=False)
+    metadata = json.dumps({"meds_bench_data_dir": str(tmp_path)})
+    assert main(["eval", *NO_MODEL, "--tasks", "task106", "--metadata", metadata]) == 2
+    assert f"no Text_classification/task106_*.json[l] in {tmp_path.resolve()}" in capsys.readouterr().err

@@ -11,7 +11,15 @@ from pathlib import Path
 
 from meds_bench import hub, preflight, sample_data_path, tasks_path
 from meds_bench.catalog import CATEGORIES, TASKS
-from meds_bench.data import DATA_DIR_ENV, DataError, locate, parse_task, read_task_file, resolve_source
+from meds_bench.data import (
+    DATA_DIR_ENV,
+    DATA_DIR_METADATA_KEY,
+    DataError,
+    locate,
+    parse_task,
+    read_task_file,
+    resolve_source,
+)
 from meds_bench.download import add_download_parser
 from meds_bench.metrics.rescore import add_score_parser
 
@@ -107,6 +115,18 @@ def _option(argv: list[str], *names: str) -> tuple[int, str] | None:
     return found
 
 
+def _metadata_data_dir(argv: list[str]) -> str | None:
+    """``meds_bench_data_dir`` of a JSON ``--metadata`` argument, which the task build reads first."""
+    where = _option(argv, "--metadata")
+    if where is None:
+        return None
+    try:
+        metadata = json.loads(where[1].removeprefix("--metadata="))
+    except json.JSONDecodeError:
+        return None
+    return metadata.get(DATA_DIR_METADATA_KEY) if isinstance(metadata, dict) else None
+
+
 def preflight_argv(argv: list[str], skip_missing: bool) -> list[str]:
     """Check the MedS-Bench part of an lm_eval argv before any model loads; return the argv to run.
 
@@ -121,7 +141,7 @@ def preflight_argv(argv: list[str], skip_missing: bool) -> list[str]:
     entries = preflight.rewrite_task_entries(e.strip() for e in tasks.split(",") if e.strip())
     selected = preflight.selected_tasks(entries)
     if selected:
-        check = preflight.check_data(selected, resolve_source())
+        check = preflight.check_data(selected, resolve_source(_metadata_data_dir(argv)))
         if check.malformed or (check.missing and not skip_missing):
             raise preflight.PreflightError("\n".join([*check.problem_lines(), check.closing_line()]))
         if check.missing:
