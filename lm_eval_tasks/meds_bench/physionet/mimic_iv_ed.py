@@ -78,7 +78,7 @@ def as_bool(cell: str | None) -> str | None:
 
 def render_row(row: dict[str, str], columns: list[str]) -> str:
     """``column: value`` lines; empty cells read ``nan`` as the original's pandas rendering did."""
-    return "\n".join(f"{col}: {row[col].strip() or 'nan'}" for col in columns)
+    return "\n".join(f"{col}: {(row[col] or '').strip() or 'nan'}" for col in columns)
 
 
 def _is_minor(age: str) -> bool:
@@ -97,7 +97,7 @@ def build(raw: Path) -> SourceBuild:
     for number, row in enumerate(
         tqdm(read_csv_rows(path, required, WHERE), desc="ED stays", unit=" stays", disable=None)
     ):
-        if _is_minor(row["age"]):
+        if _is_minor(row["age"] or ""):
             dropped["age under 18"] += 1
             continue
         for task_id, (_, outcome) in TASKS.items():
