@@ -66,6 +66,10 @@ class _ReportStore:
                 return self.zip.read(name)
         return None
 
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
 
 def _test_studies(root: Path, notes: list[str], inputs: dict[str, str]) -> set[str] | None:
     try:
@@ -88,7 +92,9 @@ def build(raw: Path) -> SourceBuild:
         raise RawDataError(f"{raw}: give the MIMIC-CXR folder (holding {WHERE.split(' in ')[0]} and the reports)")
     study_list = find_raw_file(raw, ["cxr-study-list.csv"], WHERE)
     rows = list(read_csv_rows(study_list, ["study_id"], WHERE))
-    column = next((c for c in ("path", "report_path") if rows and c in rows[0]), None)
+    if not rows:
+        raise RawDataError(f"{study_list}: lists no study; expected {WHERE}")
+    column = next((c for c in ("path", "report_path") if c in rows[0]), None)
     if column is None:
         raise RawDataError(f"{study_list}: column 'path' missing from the header; expected {WHERE}")
     notes: list[str] = []
@@ -103,12 +109,13 @@ def build(raw: Path) -> SourceBuild:
         if test is not None and row["study_id"].lstrip("s") not in test:
             dropped["not in the official test split"] += 1
             continue
-        data = store.read(row[column])
+        listed = row[column] or ""
+        data = store.read(listed) if listed else None
         if data is None:
             dropped["report file missing"] += 1
             continue
         found += 1
-        reports_digest.update(row[column].encode() + b"\0" + data + b"\0")
+        reports_digest.update(listed.encode() + b"\0" + data + b"\0")
         result = convert_report(data.decode("utf-8"))
         if isinstance(result, str):
             dropped[result] += 1
@@ -117,7 +124,8 @@ def build(raw: Path) -> SourceBuild:
         else:
             seen.add((result["input"], result["output"]))
             task.instances.append(result)
-    if rows and found == 0 and dropped["report file missing"]:
+    store.close()
+    if found == 0 and dropped["report file missing"]:
         raise RawDataError(
             f"{raw}: none of the reports listed in {study_list.name} was found; unzip {ZIP_NAME} (MIMIC-CXR) there "
             f"so that files/p10/... exists, or put the zip itself there"
