@@ -335,10 +335,21 @@ def test_default_sizes_follow_the_paper(tmp_path, raw_all):
 def test_wrong_raw_directory_is_one_clear_line_and_writes_nothing(tmp_path, source, prepare, expected):
     raw, out = tmp_path / "raw", tmp_path / "out"
     prepare(raw)
+    _assert_refused(source, raw, out, expected)
+
+
+def _assert_refused(source: str, raw: Path, out: Path, expected: str) -> None:
     with pytest.raises(RawDataError) as err:
         build_source(source, raw, out)
     assert expected in str(err.value) and "\n" not in str(err.value)
     assert not out.exists()
+
+
+def test_a_file_of_the_wrong_kind_is_refused(tmp_path):
+    discharge = tmp_path / "note" / "discharge.csv.gz"
+    _write_csv(discharge, ["note_id", "text"], [{"note_id": 1, "text": "Invented discharge summary."}], gz=True)
+    _assert_refused("mimic-iv-note", discharge, tmp_path / "out", "note/radiology.csv.gz of MIMIC-IV-Note")
+    _assert_refused("mimic-cxr", discharge, tmp_path / "out", "MIMIC-CXR folder")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -348,13 +359,14 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 def test_cli_builds_and_prints_a_summary(tmp_path, capsys):
-    raw = make_ed(tmp_path / "ed")
+    raw = make_ed(tmp_path / "ed") / "master_dataset.csv"  # the file itself is accepted too
     out = tmp_path / "data"
     args = _parse(["data", "build", "mimic-iv-ed", "--input", str(raw), "--out", str(out), "--seed", "3"])
     assert args.func(args) == 0
     printed = capsys.readouterr().out
     assert "meds_bench_outcome_hospitalization" in printed and "manifest:" in printed
-    assert _read(out / "MANIFEST.json")["sources"]["mimic-iv-ed"]["seed"] == 3
+    entry = _read(out / "MANIFEST.json")["sources"]["mimic-iv-ed"]
+    assert entry["seed"] == 3 and list(entry["inputs"]) == ["master_dataset.csv"]
 
 
 def test_cli_reports_a_bad_directory_and_an_empty_task(tmp_path, capsys):

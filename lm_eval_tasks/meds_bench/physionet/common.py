@@ -9,6 +9,7 @@ digests and kept/dropped counts in ``<DATA_DIR>/MANIFEST.json``. Nothing here to
 from __future__ import annotations
 
 import csv
+import fnmatch
 import gzip
 import io
 import json
@@ -58,12 +59,15 @@ class SourceBuild:
     notes: list[str] = field(default_factory=list)
 
 
-def find_raw_file(root: Path, candidates: Sequence[str], what: str) -> Path:
-    """First existing ``root/<candidate>`` (also ``.gz``), or ``root`` itself when it is such a file.
+def find_raw_file(root: Path, candidates: Sequence[str], what: str, file_pattern: str | None = None) -> Path:
+    """First existing ``root/<candidate>`` (also ``.gz``), or ``root`` itself when it is a file.
 
+    A file given directly must match the glob ``file_pattern`` (no pattern: a folder is required).
     ``what`` says where PhysioNet puts the file; it ends the error message.
     """
     if root.is_file():
+        if file_pattern is None or not fnmatch.fnmatch(root.name, file_pattern):
+            raise RawDataError(f"{root} is not the file this source needs; expected {what}")
         return root
     if not root.is_dir():
         raise RawDataError(f"raw input {root} does not exist; expected {what}")

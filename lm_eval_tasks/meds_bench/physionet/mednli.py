@@ -57,7 +57,7 @@ def read_pairs(path: Path) -> list[dict[str, str]]:
 
 def build(raw: Path) -> SourceBuild:
     """Both NLI tasks from the MedNLI test split."""
-    path = find_raw_file(raw, ["mli_test_v1.jsonl"], WHERE)
+    path = find_raw_file(raw, ["mli_test_v1.jsonl"], WHERE, "mli_*.jsonl*")
     discriminative = TaskBuild(get_task(41), DEFINITIONS[41], DEFAULT_SIZE)
     generative = TaskBuild(get_task(42), DEFINITIONS[42], DEFAULT_SIZE)
     dropped: Counter[str] = Counter()

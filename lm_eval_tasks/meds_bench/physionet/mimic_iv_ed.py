@@ -90,7 +90,7 @@ def _is_minor(age: str) -> bool:
 
 def build(raw: Path) -> SourceBuild:
     """Pass over the CSV once to find each task's eligible rows; rows are rendered after sampling."""
-    path = find_raw_file(raw, ["master_dataset.csv"], WHERE)
+    path = find_raw_file(raw, ["master_dataset.csv"], WHERE, "*.csv*")
     required = sorted({c for cols, outcome in TASKS.values() for c in (*cols, outcome)})
     dropped: Counter[str] = Counter()
     builds = {i: TaskBuild(get_task(i), DEFINITIONS[i], DEFAULT_SIZE) for i in TASKS}

@@ -71,7 +71,7 @@ def convert_note(text: str) -> tuple[int, dict[str, str]] | str:
 
 def build(raw: Path) -> SourceBuild:
     """Read every radiology note once and sort the usable ones into the 13 tasks."""
-    path = find_raw_file(raw, ["note/radiology.csv", "radiology.csv"], WHERE)
+    path = find_raw_file(raw, ["note/radiology.csv", "radiology.csv"], WHERE, "radiology.csv*")
     tasks = {i: TaskBuild(get_task(i), DEFINITIONS[i], DEFAULT_SIZE) for i in TASK_IDS}
     seen: dict[int, set[tuple[str, str]]] = {i: set() for i in TASK_IDS}
     dropped: Counter[str] = Counter()
