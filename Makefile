@@ -14,8 +14,9 @@ TASKS ?= meds_bench
 DATA_DIR ?= $(or $(MEDS_BENCH_DATA_DIR),$(shell $(BIN)/meds-bench sample-data-path 2>/dev/null))
 EVAL_ARGS ?= --batch_size 8
 PYTEST_ARGS ?=
+DATA_OUT ?= meds_bench_data
 
-.PHONY: install test lint demo eval train bench clean
+.PHONY: install test lint demo eval download data train bench clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +44,21 @@ demo: install
 eval: install
 	$(BIN)/meds-bench eval --data-dir "$(DATA_DIR)" --model hf --model_args pretrained=$(MODEL) \
 		--tasks $(TASKS) $(EVAL_ARGS) --output_path $(OUT)/eval
+
+# The 34 open task files into DATA_OUT (hashes checked; SOURCES.json records where each came from).
+download: install
+	$(BIN)/meds-bench download --dir "$(DATA_OUT)"
+
+# The 19 credentialed tasks from your PhysioNet files, into DATA_OUT: give any of
+# MEDNLI=, MIMIC_IV_NOTE=, MIMIC_CXR=, MIMIC_IV_ED= (the release folders; README: 'Credentialed tasks').
+data: install
+	@test -n "$(MEDNLI)$(MIMIC_IV_NOTE)$(MIMIC_CXR)$(MIMIC_IV_ED)" || { \
+		echo "make data: give at least one of MEDNLI=DIR MIMIC_IV_NOTE=DIR MIMIC_CXR=DIR MIMIC_IV_ED=DIR"; exit 2; }
+	$(if $(MEDNLI),$(BIN)/meds-bench data build mednli --input "$(MEDNLI)" --out "$(DATA_OUT)")
+	$(if $(MIMIC_IV_NOTE),$(BIN)/meds-bench data build mimic-iv-note --input "$(MIMIC_IV_NOTE)" --out "$(DATA_OUT)")
+	$(if $(MIMIC_CXR),$(BIN)/meds-bench data build mimic-cxr --input "$(MIMIC_CXR)" --out "$(DATA_OUT)")
+	$(if $(MIMIC_IV_ED),$(BIN)/meds-bench data build mimic-iv-ed --input "$(MIMIC_IV_ED)" --out "$(DATA_OUT)")
+	$(BIN)/meds-bench validate-data "$(DATA_OUT)"
 
 train: install
 	$(BIN)/python -m medsins_sft.train --config $(CONFIG) --output_dir $(OUTPUT_DIR)

@@ -15,9 +15,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hub_layouts import layout_files, write_dir
 
-from meds_bench import tasks_path
 from meds_bench.catalog import TASKS, get_task
+from meds_bench.cli import main as meds_bench_main
 from meds_bench.cli import validate_dir
 from meds_bench.data import load_task
 from meds_bench.physionet import RawDataError, add_data_parser, build_source
@@ -382,16 +383,16 @@ def test_cli_reports_a_bad_directory_and_an_empty_task(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_built_files_beside_the_open_ones_run_all_53_tasks_in_lm_eval(tmp_path, raw_all, sample_copy):
-    for info in TASKS:
-        if info.credentialed:
-            (sample_copy / info.folder / info.file).unlink()
-    assert len(validate_dir(sample_copy)[1]) == 19
-    _build_all(raw_all, sample_copy, seed=2, size=5)
-    present, missing, problems = validate_dir(sample_copy)
+def test_built_files_beside_the_open_ones_run_all_53_tasks(tmp_path, raw_all, capsys):
+    data = write_dir(tmp_path / "data", layout_files("split"))  # the 34 open files, SPLIT layout
+    assert len(validate_dir(data)[1]) == 19
+    for source, path in raw_all.items():  # through the real command line
+        argv = ["data", "build", source, "--input", str(path), "--out", str(data), "--seed", "2", "--size", "5"]
+        assert meds_bench_main(argv) == 0, capsys.readouterr().err
+    present, missing, problems = validate_dir(data)
     assert (len(present), missing, problems) == (53, [], [])
-    env = {**os.environ, "MEDS_BENCH_DATA_DIR": str(sample_copy), "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "lm_eval", "--include_path", str(tasks_path()), "--model", "dummy"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "meds_bench.cli", "eval", "--data-dir", str(data), "--model", "dummy"]
     proc = subprocess.run(
         [*cmd, "--tasks", "meds_bench", "--output_path", str(tmp_path / "res")], env=env, capture_output=True, text=True
     )
@@ -402,4 +403,4 @@ def test_built_files_beside_the_open_ones_run_all_53_tasks_in_lm_eval(tmp_path, 
     for name in CREDENTIALED:
         scores = {k: v for k, v in results["results"][name].items() if "," in k and "_stderr" not in k}
         assert scores and all(isinstance(v, float) for v in scores.values()), name
-        assert results["n-samples"][name]["effective"] == len(_instances(sample_copy, get_task(name).task_id))
+        assert results["n-samples"][name]["effective"] == len(_instances(data, get_task(name).task_id))

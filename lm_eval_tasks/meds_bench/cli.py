@@ -22,6 +22,7 @@ from meds_bench.data import (
 )
 from meds_bench.download import add_download_parser
 from meds_bench.metrics.rescore import add_score_parser
+from meds_bench.physionet import add_data_parser
 
 
 def _cmd_tasks_path(_: argparse.Namespace) -> int:
@@ -240,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_eval.set_defaults(func=_cmd_eval, passthrough=True)
     add_download_parser(sub)
+    add_data_parser(sub)
     add_score_parser(sub)
     return parser
 
