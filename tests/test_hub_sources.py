@@ -142,3 +142,15 @@ def test_list_offline_reports_what_is_cached_not_hub(hf_cache, capsys):
     assert rows["meds_bench_mcqa_medqa_en"] == "unavailable"
     assert rows["meds_bench_nli_mednli_discriminative"] == "credentialed"
     assert "hub" not in rows.values()
+
+
+def test_download_with_no_usable_source_is_one_line_and_writes_nothing(hf_cache, tmp_path, capsys):
+    assert main(["download", "--dir", str(tmp_path / "bench")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "meds-bench download: no published source can be used (Henrychur/MedS-Bench@main: hub not reachable and "
+        "not in the local cache; Henrychur/MedS-Bench@7e3fc90: hub not reachable and not in the local cache; "
+        "Henrychur/MedS-Bench-SPLIT@main: hub not reachable and not in the local cache); run it where the "
+        "Hugging Face hub is reachable (HF_HUB_OFFLINE unset), or copy a downloaded directory here\n"
+    )
+    assert not (tmp_path / "bench").exists()

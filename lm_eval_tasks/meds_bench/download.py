@@ -64,6 +64,14 @@ def download_task(info: TaskInfo, out_dir: Path) -> dict[str, str]:
 def run_download(args: argparse.Namespace) -> int:
     """Entry point of ``meds-bench download``."""
     out_dir = Path(args.dir).expanduser().resolve()
+    why = hub.unreachable()
+    if why is not None:
+        print(
+            f"meds-bench download: no published source can be used ({why}); run it where the Hugging Face hub "
+            "is reachable (HF_HUB_OFFLINE unset), or copy a downloaded directory here",
+            file=sys.stderr,
+        )
+        return 1
     open_tasks = [t for t in TASKS if not t.credentialed]
     rows, failures = [], []
     for info in tqdm(open_tasks, desc="MedS-Bench open tasks", unit="file", file=sys.stderr):
@@ -71,8 +79,8 @@ def run_download(args: argparse.Namespace) -> int:
             rows.append(download_task(info, out_dir))
         except RuntimeError as err:
             failures.append(str(err))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MANIFEST).write_text(json.dumps(rows, indent=2) + "\n")
+    if rows:
+        (out_dir / MANIFEST).write_text(json.dumps(rows, indent=2) + "\n")
     for row in rows:
         print(f"{row['sha256']}  {row['file']}  ({row['repo']}@{row['commit'][:7]})")
     for line in failures:

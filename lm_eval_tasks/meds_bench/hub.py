@@ -77,6 +77,14 @@ def _resolved(source: HubSource) -> str | Exception:
         return err
 
 
+def unreachable() -> str | None:
+    """Why no source can be used at all (hub not reachable and nothing cached), or None."""
+    failures = [_resolved(source) for source in hub_sources()]
+    if all(isinstance(f, Exception) for f in failures):
+        return "; ".join(f"{s.describe()}: {_reason(f)}" for s, f in zip(hub_sources(), failures, strict=True))
+    return None
+
+
 def task_patterns(info: TaskInfo) -> list[str]:
     """Repository paths that can hold ``info``: its MedS id in its folder, as ``.json`` or ``.jsonl``."""
     return [f"{info.folder}/{info.meds_id}_*.json", f"{info.folder}/{info.meds_id}_*.jsonl"]
