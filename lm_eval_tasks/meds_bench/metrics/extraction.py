@@ -46,7 +46,7 @@ _PRE = (
     r"(?:(?:the\s+)?(?:(?:most\s+)?(?:correct|right|best|final|true|appropriate|likely)\s+)?answers?"
     r"|(?:the\s+)?(?:correct|right|best|final)\s+(?:option|choice|response|letter)s?"
     r"|(?:i\s*(?:would|'d|will|'ll)?\s*)?(?:choose|chose|pick|select|go\s+with|opt\s+for)"
-    r"|(?:therefore|thus|hence),?)"
+    r"|(?:therefore|thus|hence),?|it\s+is|it['’]s)"
     r"(?:\s+(?:is|are|would\s+be|will\s+be|should\s+be|must\s+be|seems\s+to\s+be))?"
     r"|正确答案(?:应该?是|应为|是|为)?|最佳答案(?:是|为)?|答案(?:应该?是|应为|是|为|选)?|正确(?:的)?选项(?:是|为)?"
     r"|(?:应该?|故|所以|因此|我)?选(?:择)?"
@@ -157,15 +157,15 @@ class _Reader:
         if upper not in self.labels:
             return None
         rest = self.text[end:]
-        if _CLOSE.match(rest) or self._names_option(rest, upper) or _CONNECTOR.match(rest):
+        if _CLOSE.match(rest) or _CONNECTOR.match(rest) or _POST_RE.match(rest) or _NEGATED_AFTER.match(rest):
             return upper, end
         if after_phrase and _HEDGE.match(rest) or self._listed_next(rest):
             return upper, end
         if char != char.upper() or lookalike or char in _WORD_LETTERS:
-            return None
-        if not after_phrase and not _POST_RE.match(rest):
-            return None  # "B vitamins ..." at a line start is no answer
-        return upper, end
+            return None  # "A patient ...", "I think ...", "В данном случае ..."
+        if after_phrase or self._names_option(rest, upper):
+            return upper, end
+        return None  # "B vitamins ..." at a line start is no answer
 
     @staticmethod
     def _listed_next(rest: str) -> bool:
@@ -188,8 +188,10 @@ class _Reader:
     def statement(self, pos: int, after_phrase: bool = True) -> frozenset[str] | None:
         """Letters stated from ``pos`` on (``A``, ``A, C``, ``A: x, C: y``); ``frozenset()`` for a hedge."""
         first = self.letter(pos, after_phrase)
-        if not first or _NEGATED_AFTER.match(self.text[first[1] :]) or self.conflicts(first[1], first[0]):
+        if not first or _NEGATED_AFTER.match(self.text[first[1] :]):
             return None
+        if self.conflicts(first[1], first[0]):
+            return frozenset()  # "B: <text of option A>" names two answers
         letters, end = {first[0]}, first[1]
         while True:
             rest = self.text[end:]
@@ -230,15 +232,24 @@ class _Reader:
             )
         )
 
-    def leading(self) -> frozenset[str]:
-        """Labels at the start of lines or sentences (several different ones: no answer)."""
+    def leading(self) -> frozenset[str] | None:
+        """Labels at the start of lines or sentences (several different ones: no answer); None if none."""
         found = []
         for m in _LINE_START.finditer(self.text):
             got = self.letter(m.end(), after_phrase=False)
             stated = self.statement(m.end(), after_phrase=False) if got else None
             if stated is not None and not self._abbreviation(got[1], got[0]):
                 found.append(stated)
-        return _agreed(found)
+        return _agreed(found) if found else None
+
+    def rejected(self) -> frozenset[str]:
+        """Options a statement rules out ("Option A is incorrect", "A项错误")."""
+        out = set()
+        for m in _TOKEN.finditer(self.text):
+            got = self.letter(m.start(), after_phrase=False)
+            if got and _NEGATED_AFTER.match(self.text[got[1] :]) and self._is_label_before(m.start()):
+                out.add(got[0])
+        return frozenset(out)
 
     def _abbreviation(self, end: int, letter: str) -> bool:
         """``E. coli``: a letter, a period and a lower-case word that is not its option's text."""
@@ -246,7 +257,8 @@ class _Reader:
         return bool(re.match(r"^\.\s+[a-z]", rest)) and not self._names_option(rest[1:].lstrip(), letter)
 
     def option_text(self) -> frozenset[str]:
-        return option_text_match(self.text, self.options)
+        rejected = self.rejected()
+        return option_text_match(self.text, {k: v for k, v in self.options.items() if k not in rejected})
 
 
 def _agreed(found: list[frozenset[str]]) -> frozenset[str]:
@@ -269,12 +281,17 @@ def extract_letters(
     if labels is None:
         labels = options if options and all(k in CYRILLIC for k in options) else LATIN
     reader = _Reader(text, options, labels)
-    explicit = reader.explicit()
-    if explicit is not None:
-        return explicit
-    return reader.leading() or reader.option_text()
+    for step in (reader.explicit, reader.leading):
+        found = step()
+        if found is not None:
+            return found
+    return reader.option_text()
 
 
+_NEGATED_MENTION = re.compile(
+    r"^\s*(?:\w+\s+)?(?:не|is\s+not|isn\s+t|is\s+(?:incorrect|wrong)|would\s+not|n\s+est\s+pas|no\s+es|no\s+está|"
+    r"は誤り|ではない|不是|不正确|错误)(?!\w)"
+)
 _NEGATION = r"(?:(?<![a-zа-я])(?:not|no|without|rather\s+than|instead\s+of|non|pas|нет|не)|而不是|不是|ではなく)"
 
 
@@ -291,7 +308,7 @@ def option_text_match(text: str, options: Mapping[str, str]) -> frozenset[str]:
         left = rf"(?<![{_WORDCHAR}])" if re.match(rf"[{_WORDCHAR}]", needle) else ""
         right = rf"(?![{_WORDCHAR}])" if re.search(rf"[{_WORDCHAR}]$", needle) else ""
         for m in re.finditer(rf"{left}{re.escape(needle)}{right}", folded):
-            negated = re.search(rf"{_NEGATION}\s*$", folded[: m.start()])
+            negated = re.search(rf"{_NEGATION}\s*$", folded[: m.start()]) or _NEGATED_MENTION.match(folded[m.end() :])
             spans.append((m.start(), m.end(), letter, bool(negated)))
     kept = {
         c
