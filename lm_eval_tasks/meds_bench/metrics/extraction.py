@@ -88,7 +88,13 @@ _CONNECTOR = re.compile(
 _SEPARATOR = re.compile(
     r"^(?:\s*[,，、;；&]\s*(?:and\s+|et\s+|y\s+|и\s+)?|\s+(?:and|et|y|e|и|と|和|及|以及)\s+|[和及と])"
 )
-_CLOSE = re.compile(r"^\s*(?:$|[\)\]）】」\"'»]|[.。．:：,，、;；!?](?!\d))")
+_CLOSE = re.compile(r"^\s*(?:$|[\)\]）】」\"'»\(（]|[.。．:：,，、;；!?](?!\d))")
+# A letter that ends the output after a comma, a colon or a concluding word ("Based on X, B.").
+_TAIL = re.compile(
+    r"(?:[,:：]|\b(?:definitely|probably|likely|so|thus|then|hence|therefore|answer))\s*,?\s*[\(\[（]?"
+    r"(?=[A-Za-z\u0400-\u04FF][\)\]）]?\s*[.!。]?\s*$)",
+    re.IGNORECASE,
+)
 _LINE_START = re.compile(
     r"(?:^|\n|(?<=[。！？])\s*|(?<=[.!?])\s+)[\s>\-\*•#]*(?:(?:option|choice|answer|opción|opcion|вариант|选项|選択肢)\s*[:：]?\s*)?"
     r"[\(\[（【「\"'«]?\s*(?=[A-Za-z\u0400-\u04FF])",
@@ -178,6 +184,14 @@ class _Reader:
         want = self.options.get(letter)
         return bool(want) and _fold(rest[: len(want) + 40]).startswith(want)
 
+    def _own_text(self, label_text: str, end: int) -> bool:
+        """Whether ``: <text>`` after a label is just that option's text (so a list may go on)."""
+        letter = self.text[end - 1].upper()
+        letter = letter if letter in self.labels else _LOOKALIKE.get(letter, _LOOKALIKE_BACK.get(letter, letter))
+        text = _fold(label_text)
+        want = self.options.get(letter)
+        return text == want if want else len(text) <= 30
+
     def conflicts(self, end: int, letter: str) -> bool:
         """Whether the text after a label (``B: <text>``) is another option's text, not its own."""
         rest = _fold(re.sub(r"^\s*[\)\]）.．:：\-–—]\s*", "", self.text[end:].split("\n", 1)[0]))
@@ -200,7 +214,7 @@ class _Reader:
             label_text = re.match(
                 r"^(?:\s*[\)\]）]?\s*[:：.．]\s*[^\n,，、;；]*?)?(?=[,，、;；]|\s+(?:and|et|y|и)\s)", rest
             )
-            skip = label_text.end() if label_text else 0
+            skip = label_text.end() if label_text and self._own_text(label_text.group(0), end) else 0
             sep = _SEPARATOR.match(rest[skip:])
             if not sep:
                 return frozenset(letters)
@@ -220,6 +234,11 @@ class _Reader:
             stated = self.statement(pos) if _PRE_RE.search(before) or posed else None
             if stated is not None:
                 found.append(stated)
+        tail = _TAIL.search(self.text)
+        listed = tail and re.search(rf"(?<![{_WORDCHAR}])[A-Za-z\u0400-\u04FF][\)\]）]?\s*$", self.text[: tail.start()])
+        stated = self.statement(tail.end()) if tail and not listed else None
+        if stated is not None:
+            found.append(stated)
         return _agreed(found) if found else None
 
     def _is_label_before(self, pos: int) -> bool:
