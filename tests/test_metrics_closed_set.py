@@ -77,13 +77,13 @@ def test_b2_mcqa_empty_output_no_index_error():
 
 
 def test_b2_pubmedqa_maybe_never_scored():
-    assert cs.mcqa_scores("maybe", "maybe", "", 123) == {"acc": 100.0, "acc_paper": 0.0}
+    assert cs.mcqa_scores("maybe", "maybe", "", 123) == {"acc": 100.0, "acc_paper": 0.0, "extracted": "maybe"}
 
 
 def test_b2_pubmedqa_nan_read_as_no():
     # The original turned a missing output into the string "nan", whose "n" equals "no".
-    assert cs.mcqa_scores("nan", "no", "", 123) == {"acc": 0.0, "acc_paper": 100.0}
-    assert cs.mcqa_scores(float("nan"), "no", "", 123) == {"acc": 0.0, "acc_paper": 0.0}
+    assert cs.mcqa_scores("nan", "no", "", 123) == {"acc": 0.0, "acc_paper": 100.0, "extracted": ""}
+    assert cs.mcqa_scores(float("nan"), "no", "", 123) == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
 
 
 @pytest.mark.parametrize(
@@ -106,37 +106,48 @@ DX = "The diagnosis result is Stable angina."
 
 def test_diagnosis_correct_forms():
     for p in ("Stable angina", "The diagnosis result is Stable angina.", "stable angina."):
-        assert cs.diagnosis_scores(p, DX) == {"acc": 100.0, "acc_paper": 100.0}
+        assert cs.diagnosis_scores(p, DX) == {"acc": 100.0, "acc_paper": 100.0, "extracted": "stable angina"}
     assert (
         cs.diagnosis_scores("Possible NSTEMI / STEMI", "The diagnosis result is Possible NSTEMI / STEMI.")["acc"] == 100
     )
 
 
 def test_b2_diagnosis_stable_inside_unstable_angina():
-    assert cs.diagnosis_scores("Unstable angina", DX) == {"acc": 0.0, "acc_paper": 100.0}
+    assert cs.diagnosis_scores("Unstable angina", DX) == {
+        "acc": 0.0,
+        "acc_paper": 100.0,
+        "extracted": "unstable angina",
+    }
 
 
 def test_b2_diagnosis_sle_inside_sleep():
     assert cs.diagnosis_scores("Obstructive sleep apnea", "The diagnosis result is SLE.") == {
         "acc": 0.0,
         "acc_paper": 100.0,
+        "extracted": "",
     }
 
 
 def test_b2_diagnosis_echoing_the_candidate_list():
     echo = ", ".join(cs.DDXPLUS_LABELS)
-    assert cs.diagnosis_scores(echo, DX) == {"acc": 0.0, "acc_paper": 100.0}
+    scores = cs.diagnosis_scores(echo, DX)
+    assert (scores["acc"], scores["acc_paper"], scores["extracted"].count(", ")) == (0.0, 100.0, 49)
 
 
 def test_b2_diagnosis_nan_does_not_crash():
-    assert cs.diagnosis_scores(float("nan"), DX) == {"acc": 0.0, "acc_paper": 0.0}
+    assert cs.diagnosis_scores(float("nan"), DX) == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
 
 
 def test_b2_treatment_listing_all_labels():
     gold = "The treatment planning is: Radiation after surgery"
-    assert cs.treatment_scores("; ".join(cs.SEER_LABELS), gold) == {"acc": 0.0, "acc_paper": 100.0}
-    assert cs.treatment_scores("Radiation after surgery", gold) == {"acc": 100.0, "acc_paper": 100.0}
-    assert cs.treatment_scores(None, gold) == {"acc": 0.0, "acc_paper": 0.0}
+    assert cs.treatment_scores("; ".join(cs.SEER_LABELS), gold)["acc_paper"] == 100.0
+    assert cs.treatment_scores("; ".join(cs.SEER_LABELS), gold)["acc"] == 0.0
+    assert cs.treatment_scores("Radiation after surgery", gold) == {
+        "acc": 100.0,
+        "acc_paper": 100.0,
+        "extracted": "radiation after surgery",
+    }
+    assert cs.treatment_scores(None, gold) == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
 
 
 def test_treatment_overlapping_label_names():
@@ -150,8 +161,8 @@ def test_treatment_overlapping_label_names():
 
 
 def test_b2_outcome_not_true_counted_as_true():
-    assert cs.outcome_scores("not true", "True") == {"acc": 0.0, "acc_paper": 100.0}
-    assert cs.outcome_scores("not true", "False") == {"acc": 100.0, "acc_paper": 0.0}
+    assert cs.outcome_scores("not true", "True") == {"acc": 0.0, "acc_paper": 100.0, "extracted": "false"}
+    assert cs.outcome_scores("not true", "False") == {"acc": 100.0, "acc_paper": 0.0, "extracted": "false"}
 
 
 @pytest.mark.parametrize("prediction", ["1", "yes", "Yes.", "True"])
@@ -161,30 +172,46 @@ def test_b2_outcome_one_and_yes_never_scored(prediction):
 
 
 def test_outcome_both_polarities_is_wrong():
-    assert cs.outcome_scores("True or False", "True") == {"acc": 0.0, "acc_paper": 0.0}
+    assert cs.outcome_scores("True or False", "True") == {"acc": 0.0, "acc_paper": 0.0, "extracted": "false, true"}
 
 
 # --- fact verification, NLI --------------------------------------------------------------------------
 
 
 def test_b2_factver_no_inside_not_and_know():
-    assert cs.factver_label_scores("I do not know", "no", cs.YES_NO) == {"acc": 0.0, "acc_paper": 100.0}
-    assert cs.factver_label_scores("No.", "no", cs.YES_NO) == {"acc": 100.0, "acc_paper": 100.0}
+    assert cs.factver_label_scores("I do not know", "no", cs.YES_NO) == {
+        "acc": 0.0,
+        "acc_paper": 100.0,
+        "extracted": "",
+    }
+    assert cs.factver_label_scores("No.", "no", cs.YES_NO) == {"acc": 100.0, "acc_paper": 100.0, "extracted": "no"}
 
 
 def test_b2_factver_digit_matched_anywhere():
-    assert cs.factver_label_scores("12", "1", cs.HEALTHFACT_LABELS) == {"acc": 0.0, "acc_paper": 100.0}
-    assert cs.factver_label_scores("1", "1", cs.HEALTHFACT_LABELS) == {"acc": 100.0, "acc_paper": 100.0}
+    assert cs.factver_label_scores("12", "1", cs.HEALTHFACT_LABELS) == {"acc": 0.0, "acc_paper": 100.0, "extracted": ""}
+    assert cs.factver_label_scores("1", "1", cs.HEALTHFACT_LABELS) == {
+        "acc": 100.0,
+        "acc_paper": 100.0,
+        "extracted": "1",
+    }
 
 
 def test_b2_factver_nan_does_not_crash():
-    assert cs.factver_label_scores(None, "yes", cs.YES_NO) == {"acc": 0.0, "acc_paper": 0.0}
+    assert cs.factver_label_scores(None, "yes", cs.YES_NO) == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
 
 
 def test_b2_nli_listing_all_labels_and_negation():
-    assert cs.nli_scores("Entailment, Contradiction, Neutral", "Contradiction") == {"acc": 0.0, "acc_paper": 100.0}
-    assert cs.nli_scores("There is no contradiction.", "Contradiction") == {"acc": 0.0, "acc_paper": 100.0}
-    assert cs.nli_scores("Neutral.", "Neutral") == {"acc": 100.0, "acc_paper": 100.0}
+    assert cs.nli_scores("Entailment, Contradiction, Neutral", "Contradiction") == {
+        "acc": 0.0,
+        "acc_paper": 100.0,
+        "extracted": "contradiction, entailment, neutral",
+    }
+    assert cs.nli_scores("There is no contradiction.", "Contradiction") == {
+        "acc": 0.0,
+        "acc_paper": 100.0,
+        "extracted": "",
+    }
+    assert cs.nli_scores("Neutral.", "Neutral") == {"acc": 100.0, "acc_paper": 100.0, "extracted": "neutral"}
 
 
 # --- information extraction ----------------------------------------------------------------------

@@ -1,15 +1,19 @@
 """Accuracy of closed-set tasks (SPEC A4) beside the original substring rules (``*_paper``, SPEC B2).
 
-Each scorer returns ``{"acc": 0|100, "acc_paper": 0|100}`` for one prediction. Predictions that
-are empty, missing or not strings score 0 under both rules (the original crashed or skipped them).
+Each scorer returns ``{"acc": 0|100, "acc_paper": 0|100, "extracted": str}`` for one prediction;
+``extracted`` is the answer ``acc`` read (option letters or folded label names, sorted and joined by
+", "; "" when none), logged per sample by lm-eval's ``--log_samples``. Predictions that are empty,
+missing or not strings score 0 under both rules (the original crashed or skipped them).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from meds_bench.metrics.extraction import (
+    CYRILLIC,
+    LATIN,
     extract_choice,
     extract_letters,
     fold_label,
@@ -59,16 +63,29 @@ def _valid(prediction: object) -> bool:
     return isinstance(prediction, str) and bool(prediction.strip())
 
 
+def joined(answers: Iterable[str]) -> str:
+    """The logged form of an answer set: sorted, joined by ", "; "" for none."""
+    return ", ".join(sorted(answers))
+
+
 # --- MCQA ----------------------------------------------------------------------------------------
+
+
+def mcqa_answer(prediction: object, gold: str, question: str = "") -> frozenset[str]:
+    """Option letters the prediction commits to. Labels are the question's option lines, else A-J
+    (the Cyrillic А-К when the gold's letters are Cyrillic); option texts come from both."""
+    if not _valid(prediction):
+        return frozenset()
+    listed = input_options(question)
+    cyrillic = any(letter in CYRILLIC for letter in gold_letters(gold))
+    labels = set(listed) or set(CYRILLIC if cyrillic else LATIN)
+    return extract_letters(prediction, {**listed, **gold_option_texts(gold)}, labels)
 
 
 def mcqa_acc(prediction: object, gold: str, question: str = "") -> float:
     """Corrected MCQA accuracy: the extracted option-letter set equals the gold letter set."""
-    if not _valid(prediction):
-        return 0.0
     want = gold_letters(gold)
-    options = {**input_options(question), **gold_option_texts(gold)}
-    return _pct(bool(want) and extract_letters(prediction, options) == want)
+    return _pct(bool(want) and mcqa_answer(prediction, gold, question) == want)
 
 
 def mcqa_acc_paper(prediction: object, gold: str, yes_no: bool = False) -> float:
@@ -84,11 +101,8 @@ def mcqa_acc_paper(prediction: object, gold: str, yes_no: bool = False) -> float
     return _pct(pred[0] in allowed and ref[0] in allowed and pred[0] == ref[0])
 
 
-def pubmedqa_acc(prediction: object, gold: str) -> float:
-    """Corrected yes/no/maybe accuracy (task123)."""
-    if not _valid(prediction):
-        return 0.0
-    return _pct(extract_choice(prediction, YES_NO_MAYBE) == {fold_label(gold)})
+def _choice(prediction: object, labels: tuple[str, ...], synonyms: Mapping[str, str] | None = None) -> frozenset[str]:
+    return extract_choice(prediction, labels, synonyms) if _valid(prediction) else frozenset()
 
 
 # --- single-label tasks --------------------------------------------------------------------------
@@ -98,41 +112,41 @@ def _strip_gold(gold: str, prefix: str) -> str:
     return gold.replace(".", "").replace(prefix, "").strip().lower()
 
 
-def label_acc(prediction: object, gold_label: str, labels: tuple[str, ...]) -> float:
-    """Corrected label accuracy: the prediction names exactly one label (whole words, longest match
-    first, negated mentions ignored) and it is the gold one."""
+def _scores(got: frozenset[str], want: str, paper: float) -> dict[str, float | str]:
+    return {"acc": _pct(got == {want}), "acc_paper": paper, "extracted": joined(got)}
+
+
+def _prefixed_label_scores(prediction: object, gold: str, prefix: str, labels: tuple[str, ...]) -> dict:
+    label = gold.strip().removeprefix(prefix).strip().rstrip(".").strip()
+    pred = prediction.strip().removeprefix(prefix) if isinstance(prediction, str) else prediction
+    paper = _pct(_valid(prediction) and _strip_gold(gold, prefix) in prediction.lower())
+    return _scores(_choice(pred, (*labels, label)), fold_label(label), paper)
+
+
+def diagnosis_scores(prediction: object, gold: str) -> dict[str, float | str]:
+    """DDXPlus (task130): ``acc``, the original substring rule ``acc_paper`` and ``extracted``."""
+    return _prefixed_label_scores(prediction, gold, DIAGNOSIS_PREFIX, DDXPLUS_LABELS)
+
+
+def treatment_scores(prediction: object, gold: str) -> dict[str, float | str]:
+    """SEER (task131): ``acc``, the original substring rule ``acc_paper`` and ``extracted``."""
+    return _prefixed_label_scores(prediction, gold, TREATMENT_PREFIX, SEER_LABELS)
+
+
+def outcome_answer(prediction: object) -> frozenset[str]:
+    """``true``/``false`` a MIMIC-IV-ED prediction commits to (also yes/no, ``not true``, a bare 1/0)."""
     if not _valid(prediction):
-        return 0.0
-    return _pct(extract_choice(prediction, (*labels, gold_label)) == {fold_label(gold_label)})
+        return frozenset()
+    bare = {"1": "true", "0": "false"}.get(prediction.strip().rstrip("."))
+    if bare:
+        return frozenset({bare})
+    flipped = re.sub(r"(?i)\bnot\s+(true|false)\b", lambda m: "false" if m[1].lower() == "true" else "true", prediction)
+    return extract_choice(flipped, TRUE_FALSE, TRUE_FALSE_SYNONYMS)
 
 
-def diagnosis_scores(prediction: object, gold: str) -> dict[str, float]:
-    """DDXPlus (task130): ``acc`` and the original substring rule ``acc_paper``."""
-    label = gold.strip().removeprefix(DIAGNOSIS_PREFIX).strip().rstrip(".").strip()
-    pred = prediction.strip().removeprefix(DIAGNOSIS_PREFIX) if isinstance(prediction, str) else prediction
-    paper = _pct(_valid(prediction) and _strip_gold(gold, DIAGNOSIS_PREFIX) in prediction.lower())
-    return {"acc": label_acc(pred, label, DDXPLUS_LABELS), "acc_paper": paper}
-
-
-def treatment_scores(prediction: object, gold: str) -> dict[str, float]:
-    """SEER (task131): ``acc`` and the original substring rule ``acc_paper``."""
-    label = gold.strip().removeprefix(TREATMENT_PREFIX).strip().rstrip(".").strip()
-    pred = prediction.strip().removeprefix(TREATMENT_PREFIX) if isinstance(prediction, str) else prediction
-    paper = _pct(_valid(prediction) and _strip_gold(gold, TREATMENT_PREFIX) in prediction.lower())
-    return {"acc": label_acc(pred, label, SEER_LABELS), "acc_paper": paper}
-
-
-def outcome_scores(prediction: object, gold: str) -> dict[str, float]:
-    """MIMIC-IV-ED outcomes (117-119): True/False (also yes/no, ``not true``, a bare 1/0)."""
+def outcome_scores(prediction: object, gold: str) -> dict[str, float | str]:
+    """MIMIC-IV-ED outcomes (117-119): True/False."""
     want = gold.strip().lower()
-    acc = 0.0
-    if _valid(prediction):
-        bare = {"1": "true", "0": "false"}.get(prediction.strip().rstrip("."))
-        flipped = re.sub(
-            r"(?i)\bnot\s+(true|false)\b", lambda m: "false" if m[1].lower() == "true" else "true", prediction
-        )
-        got = {bare} if bare else extract_choice(flipped, TRUE_FALSE, TRUE_FALSE_SYNONYMS)
-        acc = _pct(got == {want})
     paper = 0.0
     if isinstance(prediction, str):
         pred = prediction.strip().lower()
@@ -140,25 +154,23 @@ def outcome_scores(prediction: object, gold: str) -> dict[str, float]:
             paper = _pct("true" in pred and "false" not in pred)
         elif want == "false":
             paper = _pct("false" in pred and "true" not in pred)
-    return {"acc": acc, "acc_paper": paper}
+    return _scores(outcome_answer(prediction), want, paper)
 
 
-def factver_label_scores(prediction: object, gold: str, labels: tuple[str, ...]) -> dict[str, float]:
+def factver_label_scores(prediction: object, gold: str, labels: tuple[str, ...]) -> dict[str, float | str]:
     """PubMedQA claims (task12, yes/no) and PUBHEALTH (task16, 0/1/2)."""
     want = gold.replace(".", "").strip().lower()
-    acc = _pct(_valid(prediction) and extract_choice(prediction, labels) == {fold_label(want)})
     paper = 0.0
     if _valid(prediction):  # original: first line of the output, stripped, lower-cased; substring
         paper = _pct(want in prediction.strip().split("\n")[0].strip().lower())
-    return {"acc": acc, "acc_paper": paper}
+    return _scores(_choice(prediction, labels), fold_label(want), paper)
 
 
-def nli_scores(prediction: object, gold: str) -> dict[str, float]:
+def nli_scores(prediction: object, gold: str) -> dict[str, float | str]:
     """MedNLI discriminative (task41): one of entailment / contradiction / neutral."""
     want = gold.replace(".", "").strip().lower()
-    acc = _pct(_valid(prediction) and extract_choice(prediction, NLI_LABELS) == {want})
     paper = _pct(_valid(prediction) and want in prediction.lower().strip())
-    return {"acc": acc, "acc_paper": paper}
+    return _scores(_choice(prediction, NLI_LABELS), want, paper)
 
 
 # --- information extraction ----------------------------------------------------------------------
@@ -185,11 +197,14 @@ def ie_scores(prediction: object, gold: str) -> dict[str, float]:
     }
 
 
-def mcqa_scores(prediction: object, gold: str, question: str, task_id: int) -> dict[str, float]:
-    """MCQA: ``acc`` (corrected) and ``acc_paper``; task123 is yes/no/maybe."""
+def mcqa_scores(prediction: object, gold: str, question: str, task_id: int) -> dict[str, float | str]:
+    """MCQA: ``acc`` (corrected), ``acc_paper`` and ``extracted``; task123 is yes/no/maybe."""
     if task_id == 123:
-        return {"acc": pubmedqa_acc(prediction, gold), "acc_paper": mcqa_acc_paper(prediction, gold, yes_no=True)}
-    return {"acc": mcqa_acc(prediction, gold, question), "acc_paper": mcqa_acc_paper(prediction, gold)}
+        paper = mcqa_acc_paper(prediction, gold, yes_no=True)
+        return _scores(_choice(prediction, YES_NO_MAYBE), fold_label(gold), paper)
+    got, want = mcqa_answer(prediction, gold, question), gold_letters(gold)
+    acc = _pct(bool(want) and got == want)
+    return {"acc": acc, "acc_paper": mcqa_acc_paper(prediction, gold), "extracted": joined(got)}
 
 
 def gold_string(doc: Mapping) -> str:

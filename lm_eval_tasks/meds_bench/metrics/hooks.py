@@ -25,8 +25,15 @@ def prediction_of(results: Any) -> Any:
 
 
 def process_results(doc: dict[str, Any], results: Sequence[Any]) -> dict[str, Any]:
-    """Metric values of one document (lm-eval ``process_results``)."""
+    """Metric values of one document (lm-eval ``process_results``); closed-set tasks add the
+    answer read as ``extracted``, which ``--log_samples`` writes into each sample."""
     return score_doc(doc, prediction_of(results))
+
+
+def answered(items: Sequence[str]) -> float:
+    """Share (0-100) of documents from whose prediction an answer was read (closed-set tasks log
+    that answer per sample as ``extracted``; "" when none)."""
+    return 100.0 * sum(1 for item in items if item) / len(items) if items else 0.0
 
 
 def micro_precision(items: Sequence[Sequence[int]]) -> float:

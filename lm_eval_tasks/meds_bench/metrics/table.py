@@ -6,6 +6,9 @@ from __future__ import annotations
 from meds_bench.catalog import TaskInfo
 
 MEAN = "mean"
+# Closed-set tasks log the answer read from each output as ``extracted``; its aggregate is the
+# share of outputs an answer could be read from.
+ANSWERED = "meds_bench.metrics.hooks.answered"
 NER_AGG = {
     "f1": "meds_bench.metrics.hooks.micro_f1",
     "precision": "meds_bench.metrics.hooks.micro_precision",
@@ -20,8 +23,8 @@ HOC_AGG = {
 
 # Scorer kind -> ((metric, aggregation), ...): aggregation "mean" or a dotted hook path.
 KIND_METRICS: dict[str, tuple[tuple[str, str], ...]] = {
-    "mcqa": (("acc", MEAN), ("acc_paper", MEAN)),
-    "label": (("acc", MEAN), ("acc_paper", MEAN)),
+    "mcqa": (("acc", MEAN), ("acc_paper", MEAN), ("extracted", ANSWERED)),
+    "label": (("acc", MEAN), ("acc_paper", MEAN), ("extracted", ANSWERED)),
     "text": (("bleu1", MEAN), ("rougeL", MEAN), ("rouge1", MEAN)),
     "text_ebms": (("bleu1", MEAN), ("rougeL", MEAN), ("rouge1", MEAN), ("bleu1_paper", MEAN), ("rougeL_paper", MEAN)),
     "ie": (("contains_paper", MEAN), ("exact_match", MEAN)),
