@@ -90,3 +90,33 @@ def test_group_names_escape_the_task_wildcard():
     groups = {t.group for t in TASKS} | {"meds_bench"}
     assert not fnmatch.filter(groups, "meds_bench_*")
     assert len(fnmatch.filter([t.name for t in TASKS], "meds_bench_*")) == 53
+
+
+def test_every_row_names_a_scorer_that_exists_with_its_facts():
+    from meds_bench.metrics import hooks
+    from meds_bench.metrics.scorers import SCORERS
+    from meds_bench.metrics.table import SCORER_METRICS
+
+    assert set(SCORERS) == set(SCORER_METRICS)
+    for scorer in SCORERS:
+        assert getattr(hooks, scorer).__name__ == scorer, "one lm-eval hook per scorer"
+    for info in TASKS:
+        assert info.scorer in SCORERS, info.name
+        assert 0 < info.max_gen_toks <= 512, info.name
+        assert bool(info.labels) == (info.scorer in {"label", "nli", "prefixed_label"}), info.name
+        assert bool(info.answer_prefix) == (info.scorer == "prefixed_label"), info.name
+
+
+def test_a_task_yaml_repeats_only_what_its_row_changes():
+    import yaml
+
+    from meds_bench._generate_configs import render
+
+    files = render()
+    ebms = yaml.safe_load(
+        files["tasks/factver/meds_bench_factver_ebms.yaml"].split("\n", 1)[1].replace("!function ", "")
+    )
+    assert ebms["process_results"] == "meds_bench.metrics.hooks.text_ebms"
+    assert ebms["generation_kwargs"] == {"until": ["\nInput:"], "max_gen_toks": 256, "do_sample": False}
+    seer = yaml.safe_load(files["tasks/treatment/meds_bench_treatment_seer.yaml"].split("\n", 1)[1])
+    assert seer == {"include": "_template_yaml", "task": "meds_bench_treatment_seer", "task_alias": "task131"}

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from meds_bench.catalog import DDXPLUS_LABELS, HEALTHFACT_LABELS, NLI_LABELS, SEER_LABELS, YES_NO, get_task
 from meds_bench.metrics import closed_set as cs
 from meds_bench.metrics.extraction import extract_letters, gold_letters
+from meds_bench.metrics.scorers import score_prediction
 
 Q = "Which drug?\nA. Methimazole\nB. Levothyroxine\nC. Radioactive iodine\nD. Propranolol"
 G57 = "The right answer is B: Levothyroxine"
@@ -77,20 +79,20 @@ def test_b2_mcqa_empty_output_no_index_error():
 
 
 def test_b2_pubmedqa_maybe_never_scored():
-    assert cs.mcqa_scores("maybe", "maybe", "", 123) == {"acc": 100.0, "acc_paper": 0.0, "extracted": "maybe"}
+    assert cs.yes_no_maybe_scores("maybe", "maybe") == {"acc": 100.0, "acc_paper": 0.0, "extracted": "maybe"}
 
 
 def test_b2_pubmedqa_nan_read_as_no():
     # The original turned a missing output into the string "nan", whose "n" equals "no".
-    assert cs.mcqa_scores("nan", "no", "", 123) == {"acc": 0.0, "acc_paper": 100.0, "extracted": ""}
-    assert cs.mcqa_scores(float("nan"), "no", "", 123) == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
+    assert cs.yes_no_maybe_scores("nan", "no") == {"acc": 0.0, "acc_paper": 100.0, "extracted": ""}
+    assert cs.yes_no_maybe_scores(float("nan"), "no") == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
 
 
 @pytest.mark.parametrize(
     ("prediction", "acc"), [("yes", 100.0), ("Yes, the cohort shows it.", 100.0), ("yes or no", 0.0), ("No.", 0.0)]
 )
 def test_pubmedqa_yes_no_maybe(prediction, acc):
-    assert cs.mcqa_scores(prediction, "yes", "", 123)["acc"] == acc
+    assert cs.yes_no_maybe_scores(prediction, "yes")["acc"] == acc
 
 
 def test_extract_letters_option_text_needs_exactly_one_option():
@@ -104,16 +106,24 @@ def test_extract_letters_option_text_needs_exactly_one_option():
 DX = "The diagnosis result is Stable angina."
 
 
+def diagnosis(prediction, gold):
+    """DDXPlus (task130), scored as its catalogue row says."""
+    return score_prediction(get_task("task130"), prediction, gold)
+
+
+def treatment(prediction, gold):
+    """SEER (task131), scored as its catalogue row says."""
+    return score_prediction(get_task("task131"), prediction, gold)
+
+
 def test_diagnosis_correct_forms():
     for p in ("Stable angina", "The diagnosis result is Stable angina.", "stable angina."):
-        assert cs.diagnosis_scores(p, DX) == {"acc": 100.0, "acc_paper": 100.0, "extracted": "stable angina"}
-    assert (
-        cs.diagnosis_scores("Possible NSTEMI / STEMI", "The diagnosis result is Possible NSTEMI / STEMI.")["acc"] == 100
-    )
+        assert diagnosis(p, DX) == {"acc": 100.0, "acc_paper": 100.0, "extracted": "stable angina"}
+    assert diagnosis("Possible NSTEMI / STEMI", "The diagnosis result is Possible NSTEMI / STEMI.")["acc"] == 100
 
 
 def test_b2_diagnosis_stable_inside_unstable_angina():
-    assert cs.diagnosis_scores("Unstable angina", DX) == {
+    assert diagnosis("Unstable angina", DX) == {
         "acc": 0.0,
         "acc_paper": 100.0,
         "extracted": "unstable angina",
@@ -121,7 +131,7 @@ def test_b2_diagnosis_stable_inside_unstable_angina():
 
 
 def test_b2_diagnosis_sle_inside_sleep():
-    assert cs.diagnosis_scores("Obstructive sleep apnea", "The diagnosis result is SLE.") == {
+    assert diagnosis("Obstructive sleep apnea", "The diagnosis result is SLE.") == {
         "acc": 0.0,
         "acc_paper": 100.0,
         "extracted": "",
@@ -129,32 +139,32 @@ def test_b2_diagnosis_sle_inside_sleep():
 
 
 def test_b2_diagnosis_echoing_the_candidate_list():
-    echo = ", ".join(cs.DDXPLUS_LABELS)
-    scores = cs.diagnosis_scores(echo, DX)
+    echo = ", ".join(DDXPLUS_LABELS)
+    scores = diagnosis(echo, DX)
     assert (scores["acc"], scores["acc_paper"], scores["extracted"].count(", ")) == (0.0, 100.0, 49)
 
 
 def test_b2_diagnosis_nan_does_not_crash():
-    assert cs.diagnosis_scores(float("nan"), DX) == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
+    assert diagnosis(float("nan"), DX) == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
 
 
 def test_b2_treatment_listing_all_labels():
     gold = "The treatment planning is: Radiation after surgery"
-    assert cs.treatment_scores("; ".join(cs.SEER_LABELS), gold)["acc_paper"] == 100.0
-    assert cs.treatment_scores("; ".join(cs.SEER_LABELS), gold)["acc"] == 0.0
-    assert cs.treatment_scores("Radiation after surgery", gold) == {
+    assert treatment("; ".join(SEER_LABELS), gold)["acc_paper"] == 100.0
+    assert treatment("; ".join(SEER_LABELS), gold)["acc"] == 0.0
+    assert treatment("Radiation after surgery", gold) == {
         "acc": 100.0,
         "acc_paper": 100.0,
         "extracted": "radiation after surgery",
     }
-    assert cs.treatment_scores(None, gold) == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
+    assert treatment(None, gold) == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
 
 
 def test_treatment_overlapping_label_names():
     gold = "The treatment planning is: Intraoperative radiation"
     long_label = "Intraoperative rad with other rad before/after surgery"
-    assert cs.treatment_scores(long_label, gold)["acc"] == 0.0
-    assert cs.treatment_scores("Intraoperative radiation", gold)["acc"] == 100.0
+    assert treatment(long_label, gold)["acc"] == 0.0
+    assert treatment("Intraoperative radiation", gold)["acc"] == 100.0
 
 
 # --- clinical outcome -------------------------------------------------------------------------------
@@ -179,17 +189,17 @@ def test_outcome_both_polarities_is_wrong():
 
 
 def test_b2_factver_no_inside_not_and_know():
-    assert cs.factver_label_scores("I do not know", "no", cs.YES_NO) == {
+    assert cs.factver_label_scores("I do not know", "no", YES_NO) == {
         "acc": 0.0,
         "acc_paper": 100.0,
         "extracted": "",
     }
-    assert cs.factver_label_scores("No.", "no", cs.YES_NO) == {"acc": 100.0, "acc_paper": 100.0, "extracted": "no"}
+    assert cs.factver_label_scores("No.", "no", YES_NO) == {"acc": 100.0, "acc_paper": 100.0, "extracted": "no"}
 
 
 def test_b2_factver_digit_matched_anywhere():
-    assert cs.factver_label_scores("12", "1", cs.HEALTHFACT_LABELS) == {"acc": 0.0, "acc_paper": 100.0, "extracted": ""}
-    assert cs.factver_label_scores("1", "1", cs.HEALTHFACT_LABELS) == {
+    assert cs.factver_label_scores("12", "1", HEALTHFACT_LABELS) == {"acc": 0.0, "acc_paper": 100.0, "extracted": ""}
+    assert cs.factver_label_scores("1", "1", HEALTHFACT_LABELS) == {
         "acc": 100.0,
         "acc_paper": 100.0,
         "extracted": "1",
@@ -197,21 +207,25 @@ def test_b2_factver_digit_matched_anywhere():
 
 
 def test_b2_factver_nan_does_not_crash():
-    assert cs.factver_label_scores(None, "yes", cs.YES_NO) == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
+    assert cs.factver_label_scores(None, "yes", YES_NO) == {"acc": 0.0, "acc_paper": 0.0, "extracted": ""}
 
 
 def test_b2_nli_listing_all_labels_and_negation():
-    assert cs.nli_scores("Entailment, Contradiction, Neutral", "Contradiction") == {
+    assert cs.nli_scores("Entailment, Contradiction, Neutral", "Contradiction", NLI_LABELS) == {
         "acc": 0.0,
         "acc_paper": 100.0,
         "extracted": "contradiction, entailment, neutral",
     }
-    assert cs.nli_scores("There is no contradiction.", "Contradiction") == {
+    assert cs.nli_scores("There is no contradiction.", "Contradiction", NLI_LABELS) == {
         "acc": 0.0,
         "acc_paper": 100.0,
         "extracted": "",
     }
-    assert cs.nli_scores("Neutral.", "Neutral") == {"acc": 100.0, "acc_paper": 100.0, "extracted": "neutral"}
+    assert cs.nli_scores("Neutral.", "Neutral", NLI_LABELS) == {
+        "acc": 100.0,
+        "acc_paper": 100.0,
+        "extracted": "neutral",
+    }
 
 
 # --- information extraction ----------------------------------------------------------------------

@@ -47,7 +47,7 @@ def test_any_prediction_scores_within_0_100(info, prediction):
 def test_any_reference_scores_within_0_100(prediction, reference, index):
     info = TASKS[index]
     doc = {"task": info.name, "output": reference, "references": [reference], "input": ""}
-    _check(hooks.process_results(doc, [prediction]), info)
+    _check(getattr(hooks, info.scorer)(doc, [prediction]), info)
 
 
 def test_gold_scores_full_marks_on_every_task():

@@ -1,104 +1,63 @@
 """Generate the MedS-Bench lm-eval YAMLs from the catalogue: one template per category, one
-five-line YAML per task, one group per category and the overall ``meds_bench`` group.
+few-line YAML per task, the category, open and overall groups.
 
     python -m meds_bench._generate_configs          # rewrite the YAMLs beside this file
     python -m meds_bench._generate_configs --check  # exit 1 if the committed YAMLs are stale
 
-Everything a task needs beyond its name lives in its category's template; the per-category
-knobs (shots, generation budget, stop sequences, metrics) are the table below.
+A task's facts (scorer, generation budget, labels) are its catalogue row; its YAML includes its
+category's template and repeats only what its row says differently. Shots and group metrics are
+per category (below).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from meds_bench.catalog import (
     CATEGORIES,
+    CATEGORY_DEFAULTS,
     OPEN_GROUP,
     OVERALL_GROUP,
     SUMMARIZATION_OPEN_GROUP,
     SUMMARIZATION_POOLED_GROUPS,
     TASKS,
+    TaskInfo,
     category_group,
     group_tree,
 )
-from meds_bench.metrics.table import CATEGORY_KIND, HOOK, KIND_METRICS, TASK_KIND
+from meds_bench.metrics.table import ONE_LINE_SCORERS, SCORER_METRICS, hook
 
 HERE = Path(__file__).resolve().parent
 VERSION = 1.0
 STOP_AT_NEXT_CASE = "\nInput:"
 
 
-@dataclass(frozen=True)
-class Metric:
-    """One metric of a category: its name and its aggregation (``mean`` or ``module.function``)."""
-
-    name: str
-    aggregation: str = "mean"
-
-
-@dataclass(frozen=True)
-class CategorySettings:
-    num_fewshot: int
-    max_gen_toks: int
-    until: tuple[str, ...] = (STOP_AT_NEXT_CASE,)
-    metrics: tuple[Metric, ...] = (Metric("exact_match"),)
-    # Module-level hook scoring one doc: ``process_results(doc, results) -> {metric: value}``.
-    process_results: str | None = None
-    # Metrics averaged over the category's tasks in its group (paper: plain mean of tasks).
-    group_metrics: tuple[str, ...] = field(default=("exact_match",))
-
-
-# Generation budgets are sized from the gold output patterns of SPEC B1 (the original generated
-# up to 1000 tokens for one-word answers); one-line answers also stop at a blank line.
-ONE_LINE = (STOP_AT_NEXT_CASE, "\n\n")
-
-
-def _metrics(kind: str) -> tuple[Metric, ...]:
-    return tuple(Metric(name, agg) for name, agg in KIND_METRICS[kind])
-
-
-def _scored(
-    num_fewshot: int, max_gen_toks: int, category: str, group_metrics: tuple[str, ...], **kw
-) -> CategorySettings:
-    """Settings of a category scored by the metrics hook (metric table: meds_bench.metrics.table)."""
-    kind = CATEGORY_KIND[category]
-    return CategorySettings(
-        num_fewshot, max_gen_toks, metrics=_metrics(kind), process_results=HOOK, group_metrics=group_metrics, **kw
-    )
-
-
+# Per-category settings; everything about a single task (scorer, budget, labels) is its catalogue row.
+# Shots: the paper's 3 for every task, 0 for MCQA. Group metrics: averaged over the category's
+# tasks in its group (paper: plain mean of tasks; each metric over the tasks that have it).
 ACC = ("acc", "acc_paper")
 TEXT = ("bleu1", "rougeL", "rouge1")
-SETTINGS: dict[str, CategorySettings] = {
-    "mcqa": _scored(0, 64, "mcqa", ACC, until=ONE_LINE),
-    "rationale": _scored(3, 512, "rationale", TEXT),
-    "explanation": _scored(3, 256, "explanation", TEXT),
-    "ie": _scored(3, 96, "ie", ("contains_paper", "exact_match")),
-    "ner": _scored(3, 128, "ner", ("f1", "precision", "recall", "f1_paper"), until=ONE_LINE),
-    "diagnosis": _scored(3, 32, "diagnosis", ACC, until=ONE_LINE),
-    "treatment": _scored(3, 32, "treatment", ACC, until=ONE_LINE),
-    "outcome": _scored(3, 8, "outcome", ACC, until=ONE_LINE),
-    "classification": _scored(
-        3,
-        96,
-        "classification",
-        tuple(f"macro_{s}{p}" for p in ("", "_paper") for s in ("f1", "precision", "recall")),
-        until=ONE_LINE,
-    ),
-    # Tasks 100 (EBMS) and 42 (MedNLI generative) are free text inside these categories: their
-    # YAMLs override the metric list, and the group averages each metric over the tasks having it.
-    "factver": _scored(3, 256, "factver", ACC + TEXT),
-    "nli": _scored(3, 96, "nli", ACC + TEXT),
-    "summarization": _scored(3, 384, "summarization", TEXT),
+NUM_FEWSHOT = {category: 0 if category == "mcqa" else 3 for category in CATEGORIES}
+GROUP_METRICS: dict[str, tuple[str, ...]] = {
+    "mcqa": ACC,
+    "rationale": TEXT,
+    "explanation": TEXT,
+    "ie": ("contains_paper", "exact_match"),
+    "ner": ("f1", "precision", "recall", "f1_paper"),
+    "diagnosis": ACC,
+    "treatment": ACC,
+    "outcome": ACC,
+    "classification": tuple(f"macro_{s}{p}" for p in ("", "_paper") for s in ("f1", "precision", "recall")),
+    "factver": ACC + TEXT,
+    "nli": ACC + TEXT,
+    "summarization": TEXT,
 }
-# Tasks whose gold is a single word inside a category of longer answers.
-TASK_MAX_GEN_TOKS = {12: 8, 16: 8, 41: 8, 123: 8}
+# One-line answers also stop at a blank line.
+ONE_LINE = (STOP_AT_NEXT_CASE, "\n\n")
 
 
 class _Function(str):
@@ -119,9 +78,28 @@ def _dump(obj: object) -> str:
     return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
+def _generation(scorer: str, max_gen_toks: int) -> dict:
+    until = ONE_LINE if scorer in ONE_LINE_SCORERS else (STOP_AT_NEXT_CASE,)
+    return {"until": list(until), "max_gen_toks": max_gen_toks, "do_sample": False}
+
+
+def _scoring(scorer: str) -> dict:
+    return {
+        "process_results": _Function(hook(scorer)),
+        "metric_list": [
+            {
+                "metric": metric,
+                "aggregation": aggregation if aggregation == "mean" else _Function(aggregation),
+                "higher_is_better": True,
+            }
+            for metric, aggregation in SCORER_METRICS[scorer]
+        ],
+    }
+
+
 def template(category: str) -> dict:
-    s = SETTINGS[category]
-    cfg: dict = {
+    scorer, max_gen_toks = CATEGORY_DEFAULTS[category]
+    return {
         "class": _Function("meds_bench.task.MedSBenchTask"),
         "dataset_path": "Henrychur/MedS-Bench",
         "output_type": "generate_until",
@@ -130,35 +108,21 @@ def template(category: str) -> dict:
         "doc_to_text": "input",
         "doc_to_target": "output",
         # A zero default is left unset: lm-eval never lets --num_fewshot override an explicit 0.
-        **({"num_fewshot": s.num_fewshot} if s.num_fewshot else {}),
-        "generation_kwargs": {"until": list(s.until), "max_gen_toks": s.max_gen_toks, "do_sample": False},
+        **({"num_fewshot": NUM_FEWSHOT[category]} if NUM_FEWSHOT[category] else {}),
+        "generation_kwargs": _generation(scorer, max_gen_toks),
+        **_scoring(scorer),
+        "metadata": {"version": VERSION},
     }
-    if s.process_results:
-        cfg["process_results"] = _Function(s.process_results)
-    cfg["metric_list"] = _metric_list(s.metrics, hooked=bool(s.process_results))
-    cfg["metadata"] = {"version": VERSION}
-    return cfg
 
 
-def _metric_list(metrics: tuple[Metric, ...], hooked: bool) -> list[dict]:
-    return [
-        {
-            "metric": m.name,
-            "aggregation": m.aggregation if m.aggregation == "mean" else _Function(m.aggregation),
-            "higher_is_better": True,
-            **({"ignore_case": True, "ignore_punctuation": True} if m.name == "exact_match" and not hooked else {}),
-        }
-        for m in metrics
-    ]
-
-
-def task_yaml(info) -> dict:
+def task_yaml(info: TaskInfo) -> dict:
+    """A task's YAML: its category template, and whatever its catalogue row says differently."""
     cfg: dict = {"include": "_template_yaml", "task": info.name, "task_alias": info.meds_id}
-    if info.task_id in TASK_MAX_GEN_TOKS:
-        budget = TASK_MAX_GEN_TOKS[info.task_id]
-        cfg["generation_kwargs"] = {"until": list(ONE_LINE), "max_gen_toks": budget, "do_sample": False}
-    if info.task_id in TASK_KIND:  # scored unlike the rest of its category
-        cfg["metric_list"] = _metric_list(tuple(Metric(n, a) for n, a in KIND_METRICS[TASK_KIND[info.task_id]]), True)
+    scorer, max_gen_toks = CATEGORY_DEFAULTS[info.category]
+    if (info.scorer, info.max_gen_toks) != (scorer, max_gen_toks):
+        cfg["generation_kwargs"] = _generation(info.scorer, info.max_gen_toks)
+    if info.scorer != scorer:
+        cfg.update(_scoring(info.scorer))
     return cfg
 
 
@@ -174,8 +138,8 @@ def _group_settings(name: str) -> tuple[str, tuple[str, ...], bool]:
     """(alias, aggregated metrics, weighted by size) of a group; no metrics for the umbrella groups."""
     for category, (_, title) in CATEGORIES.items():
         if name == category_group(category):
-            return title, SETTINGS[category].group_metrics, False
-    summarization = SETTINGS["summarization"].group_metrics
+            return title, GROUP_METRICS[category], False
+    summarization = GROUP_METRICS["summarization"]
     for key, pooled_name in SUMMARIZATION_POOLED_GROUPS.items():  # paper: instances of six files pooled
         if name == pooled_name:
             return f"Text summarization {key.upper()} (pooled)", summarization, True

@@ -1,9 +1,12 @@
 """The MedS-Bench task catalogue: the single table every other module reads.
 
-Each row fixes a task's user-facing name (SPEC A1), its MedS id, where its file lives in
-the hub repository (``<folder>/<file>``), its category group, language and whether it is
-derived from PhysioNet-credentialed data (MIMIC), which we may neither redistribute nor send
-to third-party APIs that retain data.
+Each row holds every fact of one task: its user-facing name (SPEC A1), its MedS id, where its
+file lives in the hub repository (``<folder>/<file>``), its category, language, whether it is
+derived from PhysioNet-credentialed data (MIMIC), which we may neither redistribute nor send to
+third-party APIs that retain data, how one output is scored (``scorer``, with its closed
+``labels`` and the gold's ``answer_prefix``) and its generation budget. Rows leave out what their
+category's defaults (``CATEGORY_DEFAULTS``) already say. Adding a task is adding a row and
+regenerating the YAMLs (``python -m meds_bench._generate_configs``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,14 @@ class TaskInfo:
     file: str
     language: str = "en"
     credentialed: bool = False
+    # How one output is scored: a key of meds_bench.metrics.table.SCORER_METRICS.
+    scorer: str = ""
+    # Generation budget in new tokens (sized from the gold output patterns of SPEC B1).
+    max_gen_toks: int = 0
+    # The closed label set of label scorers, spelled as the data spells it.
+    labels: tuple[str, ...] = ()
+    # A fixed lead-in of gold answers that is not part of the label (task130, task131).
+    answer_prefix: str = ""
 
     @property
     def meds_id(self) -> str:
@@ -74,12 +85,59 @@ MRI_IDS = tuple(range(89, 95))
 ANATOMIES = ("chest", "head_and_neck", "brain", "abdomen", "pelvis", "spine")
 
 
+# Category -> (scorer, generation budget) of its tasks unless a row says otherwise. The original
+# generated up to 1000 tokens for one-word answers; these budgets follow the gold patterns.
+CATEGORY_DEFAULTS: dict[str, tuple[str, int]] = {
+    "mcqa": ("mcqa", 64),
+    "rationale": ("text_stripped", 512),  # the original stripped both texts for rationale only
+    "explanation": ("text", 256),
+    "ie": ("ie", 96),
+    "ner": ("ner", 128),
+    "diagnosis": ("prefixed_label", 32),
+    "treatment": ("prefixed_label", 32),
+    "outcome": ("outcome", 8),
+    "classification": ("hoc", 96),
+    "factver": ("label", 8),
+    "nli": ("nli", 8),
+    "summarization": ("text", 384),
+}
+
+# DDXPlus pathologies (49) plus the definition's "cannot decide" (SPEC B1); spelled as DDXPlus does.
+DDXPLUS_LABELS = (
+    "Acute COPD exacerbation / infection", "Acute dystonic reactions", "Acute laryngitis", "Acute otitis media",
+    "Acute pulmonary edema", "Acute rhinosinusitis", "Allergic sinusitis", "Anaphylaxis", "Anemia",
+    "Atrial fibrillation", "Boerhaave", "Bronchiectasis", "Bronchiolitis", "Bronchitis",
+    "Bronchospasm / acute asthma exacerbation", "Chagas", "Chronic rhinosinusitis", "Cluster headache", "Croup",
+    "Ebola", "Epiglottitis", "GERD", "Guillain-Barré syndrome", "HIV (initial infection)", "Influenza",
+    "Inguinal hernia", "Larygospasm", "Localized edema", "Myasthenia gravis", "Myocarditis", "PSVT",
+    "Pancreatic neoplasm", "Panic attack", "Pericarditis", "Pneumonia", "Possible NSTEMI / STEMI",
+    "Pulmonary embolism", "Pulmonary neoplasm", "SLE", "Sarcoidosis", "Scombroid food poisoning",
+    "Spontaneous pneumothorax", "Spontaneous rib fracture", "Stable angina", "Tuberculosis", "URTI",
+    "Unstable angina", "Viral pharyngitis", "Whooping cough", "cannot decide",
+)  # fmt: skip
+SEER_LABELS = (
+    "Intraoperative rad with other rad before/after surgery",
+    "Intraoperative radiation",
+    "No radiation and/or cancer-directed surgery",
+    "Radiation after surgery",
+    "Radiation before and after surgery",
+    "Radiation prior to surgery",
+    "Surgery both before and after radiation",
+)
+NLI_LABELS = ("entailment", "contradiction", "neutral")
+YES_NO = ("yes", "no")
+YES_NO_MAYBE = ("yes", "no", "maybe")
+HEALTHFACT_LABELS = ("0", "1", "2")
+
+
 def category_group(category: str) -> str:
     """lm-eval group name of a category key."""
     return f"{OVERALL_GROUP}-{category}"
 
 
 def _t(task_id: int, name: str, category: str, file: str, **kw: object) -> TaskInfo:
+    scorer, budget = CATEGORY_DEFAULTS[category]
+    kw = {"scorer": scorer, "max_gen_toks": budget, **kw}
     return TaskInfo(task_id, f"meds_bench_{name}", category, CATEGORIES[category][0], file, **kw)  # type: ignore[arg-type]
 
 
@@ -101,7 +159,7 @@ TASKS: tuple[TaskInfo, ...] = (
     _t(61, "mcqa_rumedbench_ru", "mcqa", "task61_rumedbench_question_answering.jsonl", language="ru"),
     _t(129, "mcqa_headqa_es", "mcqa", "task129_headqa_question_answering.jsonl", language="es"),
     _t(122, "mcqa_medmcqa", "mcqa", "task122_medmcqa_test_set.json"),
-    _t(123, "mcqa_pubmedqa", "mcqa", "task123_pubmedqa_test_set.json"),
+    _t(123, "mcqa_pubmedqa", "mcqa", "task123_pubmedqa_test_set.json", scorer="yes_no_maybe", max_gen_toks=8),
     # Rationale
     *(
         _t(i, f"rationale_{lang}", "rationale", f"task{i}_mmedbench_explanation_{word}_test_only.jsonl", language=lang)
@@ -123,8 +181,22 @@ TASKS: tuple[TaskInfo, ...] = (
     _t(127, "ner_bc5disease", "ner", "task127_test_bc5disease_named_enetity_recognition.json"),
     _t(128, "ner_species800", "ner", "task128_test_species800_named_enetity_recognition.json"),
     # Diagnosis, treatment planning
-    _t(130, "diagnosis_ddxplus", "diagnosis", "task130_DDXPlus_text_classification_test.json"),
-    _t(131, "treatment_seer", "treatment", "task131_SEER_text_classification_test.json"),
+    _t(
+        130,
+        "diagnosis_ddxplus",
+        "diagnosis",
+        "task130_DDXPlus_text_classification_test.json",
+        labels=DDXPLUS_LABELS,
+        answer_prefix="The diagnosis result is",
+    ),
+    _t(
+        131,
+        "treatment_seer",
+        "treatment",
+        "task131_SEER_text_classification_test.json",
+        labels=SEER_LABELS,
+        answer_prefix="The treatment planning is:",
+    ),
     # Clinical outcome prediction (MIMIC-IV-ED)
     _t(117, "outcome_hospitalization", "outcome", "task117_mimic4ed_benchmark_hospitalization.json", credentialed=True),
     _t(118, "outcome_ed_revisit_72h", "outcome", "task118_mimic4ed_72h_ed_revisit_disposition.json", credentialed=True),
@@ -132,9 +204,10 @@ TASKS: tuple[TaskInfo, ...] = (
     # Text classification
     _t(106, "classification_hoc", "classification", "task106_hoc_text_classification.json"),
     # Fact verification
-    _t(12, "factver_pubmedqa", "factver", "task12_pubmedqa_classification.json"),
-    _t(16, "factver_healthfact", "factver", "task16_test_healthfact_classification.json"),
-    _t(100, "factver_ebms", "factver", "task100_ebms_answer_vertification.json"),
+    _t(12, "factver_pubmedqa", "factver", "task12_pubmedqa_classification.json", labels=YES_NO),
+    _t(16, "factver_healthfact", "factver", "task16_test_healthfact_classification.json", labels=HEALTHFACT_LABELS),
+    # Free text inside a closed-set category; its *_paper variant follows the original's EBMS rule.
+    _t(100, "factver_ebms", "factver", "task100_ebms_answer_vertification.json", scorer="text_ebms", max_gen_toks=256),
     # NLI (MedNLI, MIMIC-III)
     _t(
         41,
@@ -142,8 +215,17 @@ TASKS: tuple[TaskInfo, ...] = (
         "nli",
         "task41_test_mednli_textual_entailment_discrimitive.json",
         credentialed=True,
+        labels=NLI_LABELS,
     ),
-    _t(42, "nli_mednli_generative", "nli", "task42_test_mednli_textual_entailment_generative.json", credentialed=True),
+    _t(
+        42,
+        "nli_mednli_generative",
+        "nli",
+        "task42_test_mednli_textual_entailment_generative.json",
+        credentialed=True,
+        scorer="text",
+        max_gen_toks=96,
+    ),
     # Text summarization
     _t(
         78,

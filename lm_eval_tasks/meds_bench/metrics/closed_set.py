@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from meds_bench.catalog import YES_NO_MAYBE
 from meds_bench.metrics.extraction import (
     CYRILLIC,
     LATIN,
@@ -22,37 +23,8 @@ from meds_bench.metrics.extraction import (
     input_options,
 )
 
-# DDXPlus pathologies (49) plus the definition's "cannot decide" (SPEC B1); spelled as DDXPlus does.
-DDXPLUS_LABELS = (
-    "Acute COPD exacerbation / infection", "Acute dystonic reactions", "Acute laryngitis", "Acute otitis media",
-    "Acute pulmonary edema", "Acute rhinosinusitis", "Allergic sinusitis", "Anaphylaxis", "Anemia",
-    "Atrial fibrillation", "Boerhaave", "Bronchiectasis", "Bronchiolitis", "Bronchitis",
-    "Bronchospasm / acute asthma exacerbation", "Chagas", "Chronic rhinosinusitis", "Cluster headache", "Croup",
-    "Ebola", "Epiglottitis", "GERD", "Guillain-Barré syndrome", "HIV (initial infection)", "Influenza",
-    "Inguinal hernia", "Larygospasm", "Localized edema", "Myasthenia gravis", "Myocarditis", "PSVT",
-    "Pancreatic neoplasm", "Panic attack", "Pericarditis", "Pneumonia", "Possible NSTEMI / STEMI",
-    "Pulmonary embolism", "Pulmonary neoplasm", "SLE", "Sarcoidosis", "Scombroid food poisoning",
-    "Spontaneous pneumothorax", "Spontaneous rib fracture", "Stable angina", "Tuberculosis", "URTI",
-    "Unstable angina", "Viral pharyngitis", "Whooping cough", "cannot decide",
-)  # fmt: skip
-SEER_LABELS = (
-    "Intraoperative rad with other rad before/after surgery",
-    "Intraoperative radiation",
-    "No radiation and/or cancer-directed surgery",
-    "Radiation after surgery",
-    "Radiation before and after surgery",
-    "Radiation prior to surgery",
-    "Surgery both before and after radiation",
-)
-NLI_LABELS = ("entailment", "contradiction", "neutral")
-YES_NO = ("yes", "no")
-YES_NO_MAYBE = ("yes", "no", "maybe")
-HEALTHFACT_LABELS = ("0", "1", "2")
 TRUE_FALSE = ("true", "false")
 TRUE_FALSE_SYNONYMS = {"yes": "true", "no": "false"}
-
-DIAGNOSIS_PREFIX = "The diagnosis result is"
-TREATMENT_PREFIX = "The treatment planning is:"
 
 
 def _pct(ok: bool) -> float:
@@ -116,21 +88,12 @@ def _scores(got: frozenset[str], want: str, paper: float) -> dict[str, float | s
     return {"acc": _pct(got == {want}), "acc_paper": paper, "extracted": joined(got)}
 
 
-def _prefixed_label_scores(prediction: object, gold: str, prefix: str, labels: tuple[str, ...]) -> dict:
+def prefixed_label_scores(prediction: object, gold: str, prefix: str, labels: tuple[str, ...]) -> dict:
+    """One of ``labels``, the gold and the answer led by ``prefix`` (DDXPlus task130, SEER task131)."""
     label = gold.strip().removeprefix(prefix).strip().rstrip(".").strip()
     pred = prediction.strip().removeprefix(prefix) if isinstance(prediction, str) else prediction
     paper = _pct(_valid(prediction) and _strip_gold(gold, prefix) in prediction.lower())
     return _scores(_choice(pred, (*labels, label)), fold_label(label), paper)
-
-
-def diagnosis_scores(prediction: object, gold: str) -> dict[str, float | str]:
-    """DDXPlus (task130): ``acc``, the original substring rule ``acc_paper`` and ``extracted``."""
-    return _prefixed_label_scores(prediction, gold, DIAGNOSIS_PREFIX, DDXPLUS_LABELS)
-
-
-def treatment_scores(prediction: object, gold: str) -> dict[str, float | str]:
-    """SEER (task131): ``acc``, the original substring rule ``acc_paper`` and ``extracted``."""
-    return _prefixed_label_scores(prediction, gold, TREATMENT_PREFIX, SEER_LABELS)
 
 
 def outcome_answer(prediction: object) -> frozenset[str]:
@@ -166,11 +129,11 @@ def factver_label_scores(prediction: object, gold: str, labels: tuple[str, ...])
     return _scores(_choice(prediction, labels), fold_label(want), paper)
 
 
-def nli_scores(prediction: object, gold: str) -> dict[str, float | str]:
-    """MedNLI discriminative (task41): one of entailment / contradiction / neutral."""
+def nli_scores(prediction: object, gold: str, labels: tuple[str, ...]) -> dict[str, float | str]:
+    """MedNLI discriminative (task41): one of ``labels`` (entailment / contradiction / neutral)."""
     want = gold.replace(".", "").strip().lower()
     paper = _pct(_valid(prediction) and want in prediction.lower().strip())
-    return _scores(_choice(prediction, NLI_LABELS), want, paper)
+    return _scores(_choice(prediction, labels), want, paper)
 
 
 # --- information extraction ----------------------------------------------------------------------
@@ -197,11 +160,14 @@ def ie_scores(prediction: object, gold: str) -> dict[str, float]:
     }
 
 
-def mcqa_scores(prediction: object, gold: str, question: str, task_id: int) -> dict[str, float | str]:
-    """MCQA: ``acc`` (corrected), ``acc_paper`` and ``extracted``; task123 is yes/no/maybe."""
-    if task_id == 123:
-        paper = mcqa_acc_paper(prediction, gold, yes_no=True)
-        return _scores(_choice(prediction, YES_NO_MAYBE), fold_label(gold), paper)
+def yes_no_maybe_scores(prediction: object, gold: str) -> dict[str, float | str]:
+    """PubMedQA as MCQA (task123): one of yes / no / maybe."""
+    paper = mcqa_acc_paper(prediction, gold, yes_no=True)
+    return _scores(_choice(prediction, YES_NO_MAYBE), fold_label(gold), paper)
+
+
+def mcqa_scores(prediction: object, gold: str, question: str) -> dict[str, float | str]:
+    """Lettered MCQA: ``acc`` (corrected), ``acc_paper`` and ``extracted``."""
     got, want = mcqa_answer(prediction, gold, question), gold_letters(gold)
     acc = _pct(bool(want) and got == want)
     return {"acc": acc, "acc_paper": mcqa_acc_paper(prediction, gold), "extracted": joined(got)}

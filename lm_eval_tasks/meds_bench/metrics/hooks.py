@@ -1,18 +1,21 @@
 """lm-eval entry points named in the task YAMLs (``!function meds_bench.metrics.hooks.<name>``).
 
-``process_results`` scores one generated answer; the ``micro_*``/``macro_*`` functions aggregate
-the per-document counts of NER and HoC into corpus-level figures. ``meds-bench score`` calls the
-same functions, so rescored numbers equal the harness's by construction.
+One ``process_results`` hook per scorer (``mcqa``, ``text``, ...: the scorer a task's catalogue
+row names) scores one generated answer; the ``micro_*``/``macro_*`` functions aggregate the
+per-document counts of NER and HoC into corpus-level figures. ``meds-bench score`` calls the same
+scorers, so rescored numbers equal the harness's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from meds_bench.catalog import get_task
+from meds_bench.metrics.closed_set import gold_string
 from meds_bench.metrics.hoc import macro_scores
 from meds_bench.metrics.ner import micro_scores
-from meds_bench.metrics.scorers import score_doc
+from meds_bench.metrics.scorers import SCORERS
 
 
 def prediction_of(results: Any) -> Any:
@@ -24,10 +27,31 @@ def prediction_of(results: Any) -> Any:
     return results
 
 
-def process_results(doc: dict[str, Any], results: Sequence[Any]) -> dict[str, Any]:
-    """Metric values of one document (lm-eval ``process_results``); closed-set tasks add the
-    answer read as ``extracted``, which ``--log_samples`` writes into each sample."""
-    return score_doc(doc, prediction_of(results))
+def _hook(scorer: str) -> Callable[[dict[str, Any], Sequence[Any]], dict[str, Any]]:
+    score = SCORERS[scorer]
+
+    def process_results(doc: dict[str, Any], results: Sequence[Any]) -> dict[str, Any]:
+        """Metric values of one document; closed-set scorers add the answer read as ``extracted``,
+        which ``--log_samples`` writes into each sample."""
+        question = doc.get("input") if isinstance(doc.get("input"), str) else ""
+        return score(get_task(doc["task"]), prediction_of(results), gold_string(doc), question)
+
+    process_results.__name__ = process_results.__qualname__ = scorer
+    return process_results
+
+
+mcqa = _hook("mcqa")
+yes_no_maybe = _hook("yes_no_maybe")
+prefixed_label = _hook("prefixed_label")
+label = _hook("label")
+nli = _hook("nli")
+outcome = _hook("outcome")
+text = _hook("text")
+text_stripped = _hook("text_stripped")
+text_ebms = _hook("text_ebms")
+ie = _hook("ie")
+ner = _hook("ner")
+hoc = _hook("hoc")
 
 
 def answered(items: Sequence[str]) -> float:

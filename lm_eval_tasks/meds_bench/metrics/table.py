@@ -21,42 +21,34 @@ HOC_AGG = {
     for stat in ("f1", "precision", "recall")
 }
 
-# Scorer kind -> ((metric, aggregation), ...): aggregation "mean" or a dotted hook path.
-KIND_METRICS: dict[str, tuple[tuple[str, str], ...]] = {
-    "mcqa": (("acc", MEAN), ("acc_paper", MEAN), ("extracted", ANSWERED)),
-    "label": (("acc", MEAN), ("acc_paper", MEAN), ("extracted", ANSWERED)),
-    "text": (("bleu1", MEAN), ("rougeL", MEAN), ("rouge1", MEAN)),
-    "text_ebms": (("bleu1", MEAN), ("rougeL", MEAN), ("rouge1", MEAN), ("bleu1_paper", MEAN), ("rougeL_paper", MEAN)),
+TEXT = (("bleu1", MEAN), ("rougeL", MEAN), ("rouge1", MEAN))
+CLOSED_SET = (("acc", MEAN), ("acc_paper", MEAN), ("extracted", ANSWERED))
+
+# Scorer (the catalogue's ``TaskInfo.scorer``) -> ((metric, aggregation), ...): aggregation
+# "mean" or a dotted hook path. The scoring functions are in meds_bench.metrics.scorers.
+SCORER_METRICS: dict[str, tuple[tuple[str, str], ...]] = {
+    "mcqa": CLOSED_SET,
+    "yes_no_maybe": CLOSED_SET,
+    "prefixed_label": CLOSED_SET,
+    "label": CLOSED_SET,
+    "nli": CLOSED_SET,
+    "outcome": CLOSED_SET,
+    "text": TEXT,
+    "text_stripped": TEXT,
+    "text_ebms": (*TEXT, ("bleu1_paper", MEAN), ("rougeL_paper", MEAN)),
     "ie": (("contains_paper", MEAN), ("exact_match", MEAN)),
     "ner": tuple(NER_AGG.items()),
     "hoc": tuple(HOC_AGG.items()),
 }
-CATEGORY_KIND = {
-    "mcqa": "mcqa",
-    "rationale": "text",
-    "explanation": "text",
-    "ie": "ie",
-    "ner": "ner",
-    "diagnosis": "label",
-    "treatment": "label",
-    "outcome": "label",
-    "classification": "hoc",
-    "factver": "label",
-    "nli": "label",
-    "summarization": "text",
-}
-# Tasks whose scorer differs from their category's: free-text tasks inside closed-set categories.
-TASK_KIND = {100: "text_ebms", 42: "text"}
+# Scorers of one-line answers: generation also stops at a blank line.
+ONE_LINE_SCORERS = frozenset({"mcqa", "yes_no_maybe", "prefixed_label", "label", "nli", "outcome", "ner", "hoc"})
 
 
-HOOK = "meds_bench.metrics.hooks.process_results"
-
-
-def kind_of(info: TaskInfo) -> str:
-    """Scorer kind of a task."""
-    return TASK_KIND.get(info.task_id, CATEGORY_KIND[info.category])
+def hook(scorer: str) -> str:
+    """Dotted path of the lm-eval ``process_results`` hook of a scorer."""
+    return f"meds_bench.metrics.hooks.{scorer}"
 
 
 def metrics_of(info: TaskInfo) -> tuple[tuple[str, str], ...]:
     """``(metric, aggregation)`` pairs a task reports."""
-    return KIND_METRICS[kind_of(info)]
+    return SCORER_METRICS[info.scorer]
