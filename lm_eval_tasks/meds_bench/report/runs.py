@@ -173,15 +173,25 @@ def load_run(path: Path, label: str | None = None) -> Run:
 def load_runs(args: Iterable[str | Path]) -> list[Run]:
     """Runs of every ``[LABEL=]PATH`` argument (files or folders), labels made unique."""
     runs: list[Run] = []
+    seen_paths: set[Path] = set()
     for arg in args:
         label, path = split_label(str(arg))
-        files = results_files(path)
+        files = [f for f in results_files(path) if f.resolve() not in seen_paths]
+        seen_paths.update(f.resolve() for f in files)
         for k, file in enumerate(files):
             runs.append(load_run(file, f"{label} #{k + 1}" if label and len(files) > 1 else label))
-    seen: dict[str, int] = {}
-    for run in runs:
-        seen[run.label] = seen.get(run.label, 0) + 1
-    for run in runs:
-        if seen[run.label] > 1:
-            run.label = f"{run.label} @ {run.date or run.path.parent.name}"
+    _make_unique(runs)
     return runs
+
+
+def _make_unique(runs: list[Run]) -> None:
+    """Suffix repeated labels with the run's date, then a counter if still repeated."""
+    for suffix in (lambda r, k: f"{r.label} @ {r.date or r.path.parent.name}", lambda r, k: f"{r.label} #{k}"):
+        counts: dict[str, int] = {}
+        for run in runs:
+            counts[run.label] = counts.get(run.label, 0) + 1
+        index: dict[str, int] = {}
+        for run in runs:
+            if counts[run.label] > 1:
+                index[run.label] = index.get(run.label, 0) + 1
+                run.label = suffix(run, index[run.label])
