@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from meds_bench.catalog import CATEGORIES, TASKS
 from meds_bench.report.tables import SHORT_NAMES, RunScores, display_label, task_score_metric
@@ -38,7 +39,7 @@ def category_chart(scores: Sequence[RunScores], path: Path) -> Path:
         offset = x - 0.4 + bar * (k + 0.5)
         values = [s.category_score(c) for c in cats]
         shown = [(o, v) for o, v in zip(offset, values, strict=True) if v is not None]
-        ax.bar([o for o, _ in shown], [v for _, v in shown], bar, label=display_label(s.run), color=f"C{k % 10}")
+        ax.bar([o for o, _ in shown], [v for _, v in shown], bar, color=f"C{k % 10}")
         for o, v in zip(offset, values, strict=True):
             if v is None:
                 ax.text(o, 1, "n/a", rotation=90, ha="center", va="bottom", fontsize=7, color="0.4")
@@ -46,7 +47,8 @@ def category_chart(scores: Sequence[RunScores], path: Path) -> Path:
     ax.set_ylim(0, 100)
     ax.set_ylabel("score (0-100)")
     ax.set_title("MedS-Bench by category (accuracy / F1; ROUGE-L for free text)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    handles = [Patch(color=f"C{k % 10}", label=display_label(s.run)) for k, s in enumerate(scores)]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.savefig(path, dpi=DPI, format="png")
     return path
 

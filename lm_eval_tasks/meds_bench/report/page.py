@@ -24,8 +24,8 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def html_table(table: Table, kind: str = "measured") -> str:
-    """A table as HTML; ``kind`` (``measured``/``reported``) styles it and is stated in its caption."""
+def html_table(table: Table, kind: str = "measured", caption: bool = True) -> str:
+    """A table as HTML; ``kind`` (``measured``/``reported``) styles it; ``caption`` shows its title."""
     head = "".join(f"<th>{_e(h)}</th>" for h in table.header)
     body = []
     for row in table.rows:
@@ -34,8 +34,9 @@ def html_table(table: Table, kind: str = "measured") -> str:
         )
         body.append(f"<tr>{cells}</tr>")
     note = f'<p class="note">{_e(table.note)}</p>' if table.note else ""
+    title = f"<caption>{_e(table.title)}</caption>" if caption else ""
     return (
-        f'<div class="scroll"><table class="{kind}"><caption>{_e(table.title)}</caption>'
+        f'<div class="scroll"><table class="{kind}">{title}'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{note}"
     )
 
@@ -77,16 +78,18 @@ def write_page(
     parts = ["<h1>MedS-Bench report</h1>", f'<p class="note">{_e(intro)}</p>']
     parts.append('<nav><a href="#summary">Summary</a><a href="#categories">Categories</a>'
                  '<a href="#runs">Runs</a><a href="#explorer">Explorer</a></nav>')  # fmt: skip
-    parts.append(f'<section id="summary"><h2>Summary</h2>{html_table(summary)}')
+    parts.append(f'<section id="summary"><h2>Summary</h2>{html_table(summary, caption=False)}')
     parts += [_img(p, alt) for p, alt in charts]
     parts.append('</section><section id="categories"><h2>Categories</h2>')
     for measured, reported in categories:
-        parts.append(f"<h3>{_e(measured.title)}</h3>{html_table(measured)}")
+        parts.append(f"<h3>{_e(measured.title)}</h3>{html_table(measured, caption=False)}")
         if reported is not None:
             parts.append(html_table(reported, "reported"))
-    parts.append(f'</section><section id="runs"><h2>Runs and data provenance</h2>{html_table(runs_part[0])}')
+    parts.append(
+        f'</section><section id="runs"><h2>Runs and data provenance</h2>{html_table(runs_part[0], caption=False)}'
+    )
     for table in runs_part[1:]:
-        parts.append(f"<details><summary>{_e(table.title)}</summary>{html_table(table)}</details>")
+        parts.append(f"<details><summary>{_e(table.title)}</summary>{html_table(table, caption=False)}</details>")
     parts.append("</section>")
     parts.append(_explorer(explorer))
     payload = json.dumps(explorer, ensure_ascii=False, allow_nan=False).replace("</", "<\\/")
