@@ -23,6 +23,7 @@ from meds_bench.data import (
 from meds_bench.download import add_download_parser
 from meds_bench.metrics.rescore import add_score_parser
 from meds_bench.physionet import add_data_parser
+from meds_bench.report import add_report_parser
 
 
 def _cmd_tasks_path(_: argparse.Namespace) -> int:
@@ -243,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_download_parser(sub)
     add_data_parser(sub)
     add_score_parser(sub)
+    add_report_parser(sub)
     return parser
 
 

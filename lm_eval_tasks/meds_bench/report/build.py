@@ -1,0 +1,96 @@
+"""``report()``: results files in, leaderboard files out; ``headline()``: the one-screen summary."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from meds_bench.catalog import CATEGORIES
+from meds_bench.report import charts
+from meds_bench.report.explorer import DEFAULT_MAX_SAMPLES, explorer_data
+from meds_bench.report.page import write_page
+from meds_bench.report.reference import load_reference
+from meds_bench.report.render import provenance_table, runs_table, to_markdown, write_csv
+from meds_bench.report.runs import Run, load_runs
+from meds_bench.report.tables import RunScores, category_tables, display_label, summary_table
+
+
+def _included(runs: Sequence[Run], include_sample: bool) -> list[Run]:
+    return [r for r in runs if include_sample or not r.is_sample]
+
+
+def _ranked(runs: Sequence[Run]) -> list[RunScores]:
+    """Runs ordered by mean category score (highest first; runs without one last), then label."""
+    scores = [RunScores(r) for r in runs]
+    return sorted(scores, key=lambda s: (s.mean()[0] is None, -(s.mean()[0] or 0.0), s.run.label))
+
+
+def _intro(runs: Sequence[Run], included: Sequence[Run], citation: str) -> str:
+    left_out = len(runs) - len(included)
+    text = (
+        f"Generated {datetime.datetime.now().isoformat(timespec='seconds')} from {len(runs)} run(s)"
+        + (f"; {left_out} run(s) on the bundled sample data left out (pass --include-sample)" if left_out else "")
+        + ". Scores are 0-100; free-text tasks show BLEU-1/ROUGE-L. 'missing' marks a task a run did not "
+        "evaluate: it is never counted as 0. Runs marked [sample data] used synthetic sample data, not the "
+        f"benchmark. Reported rows are figures from {citation}, never measured here."
+    )
+    return text
+
+
+def report(
+    results_paths: Iterable[str | Path],
+    out_dir: str | Path,
+    include_sample: bool = False,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
+) -> Path:
+    """Write leaderboard.md, leaderboard.csv, categories.png, tasks_heatmap.png and index.html into
+    ``out_dir`` from lm-eval results files or folders (``LABEL=PATH`` names a run); return index.html.
+
+    Runs on the bundled sample data are left out unless ``include_sample``. Raises
+    :class:`meds_bench.report.runs.ReportInputError` for unreadable inputs, before writing anything.
+    """
+    runs = load_runs(results_paths)
+    citation, figures = load_reference()
+    included = _included(runs, include_sample)
+    scores = _ranked(included)
+    ordered = [s.run for s in scores]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    intro = _intro(runs, included, citation)
+    summary = summary_table(scores)
+    cats = [category_tables(c, scores, figures) for c in CATEGORIES]
+    flat = [summary, *(t for pair in cats for t in pair if t is not None)]
+    runs_part = [runs_table(runs, included), *(provenance_table(r) for r in runs)]
+    (out / "leaderboard.md").write_text(to_markdown(intro, flat, runs_part), encoding="utf-8")
+    write_csv(out / "leaderboard.csv", scores, figures)
+    chart_files = [
+        (charts.category_chart(scores, out / "categories.png"), "Category scores per model"),
+        (charts.task_heatmap(scores, out / "tasks_heatmap.png"), "Per-task heat map"),
+    ]
+    explorer = explorer_data(ordered, max_samples)
+    return write_page(out / "index.html", intro, summary, chart_files, cats, runs_part, explorer)
+
+
+def headline(results_paths: Iterable[str | Path], include_sample: bool = False) -> str:
+    """A few lines to print after a run: each model's mean category score (and the difference to the
+    first run given), or why nothing is shown."""
+    runs = load_runs(results_paths)
+    included = _included(runs, include_sample)
+    if not included:
+        return f"MedS-Bench: all {len(runs)} run(s) used the bundled sample data; pass --include-sample to show them."
+    lines = ["MedS-Bench mean category score (0-100; accuracy/F1, ROUGE-L for free text):"]
+    base = RunScores(included[0]).mean()[0]
+    width = max(len(display_label(r)) for r in included)
+    for run in included:
+        mean, k = RunScores(run).mean()
+        if mean is None:
+            lines.append(f"  {display_label(run):<{width}}  no complete category")
+            continue
+        delta = (
+            f"  {mean - base:+.2f} vs {display_label(included[0])}"
+            if run is not included[0] and base is not None
+            else ""
+        )
+        lines.append(f"  {display_label(run):<{width}}  {mean:6.2f}  ({k}/{len(CATEGORIES)} categories){delta}")
+    return "\n".join(lines)

@@ -1,0 +1,238 @@
+"""The leaderboard's numbers, laid out like the paper's tables: one table per category, models as
+rows, a column per task (``BLEU/ROUGE`` for free text) and the category average.
+
+Averages and pooled columns come from the group definitions (:func:`meds_bench.metrics.rescore.aggregate_groups`,
+the same rule lm-eval applies) and are shown only when every member task was evaluated: a
+missing task is shown as missing, never counted as 0.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from meds_bench.catalog import (
+    CATEGORIES,
+    SUMMARIZATION_POOLED_GROUPS,
+    SUMMARIZATION_PRIMARY_IDS,
+    TaskInfo,
+    category_group,
+    get_task,
+    tasks_in,
+)
+from meds_bench.metrics.rescore import aggregate_groups, load_groups
+from meds_bench.metrics.table import metrics_of
+from meds_bench.report.reference import Figure
+from meds_bench.report.runs import Run
+
+METRIC_NAMES = {
+    "macro_precision": "macro-precision",
+    "macro_recall": "macro-recall",
+    "acc": "accuracy",
+    "contains_paper": "containment accuracy (paper rule)",
+    "f1": "micro-F1",
+    "macro_f1": "macro-F1",
+    "bleu1": "BLEU-1",
+    "rougeL": "ROUGE-L",
+}
+MISSING = "missing"
+SHORT_NAMES = {
+    "mcqa": "MCQA",
+    "rationale": "Rationale",
+    "explanation": "Concept expl.",
+    "ie": "Info. extraction",
+    "ner": "NER",
+    "diagnosis": "Diagnosis",
+    "treatment": "Treatment",
+    "outcome": "Clinical outcome",
+    "classification": "Text class.",
+    "factver": "Fact verif.",
+    "nli": "NLI",
+    "summarization": "Summarization",
+}
+
+
+def headline_metrics(info: TaskInfo) -> tuple[str, ...]:
+    """Metrics a task shows in the tables: ``(bleu1, rougeL)`` for free text, else its main metric."""
+    names = [name for name, _ in metrics_of(info)]
+    return ("bleu1", "rougeL") if "rougeL" in names else (names[0],)
+
+
+def task_score_metric(info: TaskInfo) -> str:
+    """The one metric summarising a task in charts: ROUGE-L for free text, else its main metric."""
+    return headline_metrics(info)[-1]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a category table: a task, or a group (average / pooled) over member tasks."""
+
+    key: str
+    label: str
+    metrics: tuple[str, ...]
+    members: tuple[str, ...]
+
+
+def _task_column(info: TaskInfo, metrics: tuple[str, ...] | None = None, label: str = "") -> Column:
+    short = info.name.removeprefix(f"meds_bench_{info.category}_")
+    return Column(info.name, label or f"{short} ({info.meds_id})", metrics or headline_metrics(info), (info.name,))
+
+
+def _group_members() -> dict[str, tuple[str, ...]]:
+    return {g["group"]: tuple(g["task"]) for g in load_groups()}
+
+
+def columns(category: str) -> list[Column]:
+    """Columns of one category's table, in the paper's layout."""
+    tasks = tasks_in(category)
+    members = _group_members()
+    if category == "classification":
+        (hoc,) = tasks
+        stats = (("macro_precision", "macro-P"), ("macro_recall", "macro-R"), ("macro_f1", "macro-F1"))
+        return [_task_column(hoc, (m,), f"{name} ({hoc.meds_id})") for m, name in stats]
+    if category == "summarization":
+        primary = [get_task(i) for i in SUMMARIZATION_PRIMARY_IDS]
+        cols = [_task_column(t) for t in primary]
+        for kind, group in SUMMARIZATION_POOLED_GROUPS.items():
+            cols.append(Column(group, f"{kind.upper()} (pooled)", ("bleu1", "rougeL"), members[group]))
+        group = category_group(category)
+        return [*cols, Column(group, "Avg.", ("bleu1", "rougeL"), members[group])]
+    cols = [_task_column(t) for t in tasks]
+    if len(tasks) > 1 and len({headline_metrics(t) for t in tasks}) == 1:
+        group = category_group(category)
+        cols.append(Column(group, "Avg.", headline_metrics(tasks[0]), members[group]))
+    return cols
+
+
+def _group_values(run: Run) -> dict[str, dict[str, float]]:
+    results = {
+        name: {**{f"{m},none": v for m, v in t.metrics.items()}, "sample_len": t.n or 1}
+        for name, t in run.tasks.items()
+    }
+    return {
+        group: {k.split(",")[0]: v for k, v in entry.items() if k.endswith(",none")}
+        for group, entry in aggregate_groups(results).items()
+    }
+
+
+@dataclass
+class Cell:
+    """A table cell: the values (None when not measured) and the text shown."""
+
+    values: tuple[float, ...] | None
+    text: str
+
+
+def fmt(values: tuple[float, ...]) -> str:
+    """``12.34`` or ``12.34/56.78``."""
+    return "/".join(f"{v:.2f}" for v in values)
+
+
+@dataclass
+class RunScores:
+    """Every cell of one run, category scores and the mean over complete categories."""
+
+    run: Run
+    groups: dict[str, dict[str, float]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.groups = _group_values(self.run)
+
+    def cell(self, col: Column) -> Cell:
+        have = [t for t in col.members if t in self.run.tasks]
+        task = self.run.tasks.get(col.key)  # group keys are never task names
+        source = task.metrics if task is not None else self.groups.get(col.key, {})
+        if len(have) < len(col.members) or any(m not in source for m in col.metrics):
+            missing = (
+                MISSING if not have or len(col.members) == 1 else f"{MISSING} ({len(have)}/{len(col.members)} tasks)"
+            )
+            return Cell(None, missing)
+        values = tuple(source[m] for m in col.metrics)
+        return Cell(values, fmt(values))
+
+    def category_score(self, category: str) -> float | None:
+        """The category's average (ROUGE-L part for free text), else the mean of its task scores;
+        None unless every task needed was evaluated."""
+        cols = columns(category)
+        if cols[-1].label == "Avg.":
+            cell = self.cell(cols[-1])
+            return cell.values[-1] if cell.values else None
+        scores = []
+        for info in tasks_in(category):
+            cell = self.cell(_task_column(info, (task_score_metric(info),)))
+            if cell.values is None:
+                return None
+            scores.append(cell.values[0])
+        return statistics.fmean(scores)
+
+    def mean(self) -> tuple[float | None, int]:
+        """Unweighted mean of the complete categories' scores, and how many categories it covers."""
+        scores = [s for s in (self.category_score(c) for c in CATEGORIES) if s is not None]
+        return (statistics.fmean(scores) if scores else None), len(scores)
+
+
+@dataclass
+class Table:
+    """A rendered table: title, header, rows of text, an optional note."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    note: str = ""
+
+
+def display_label(run: Run) -> str:
+    """Run label, marked when the run used the bundled sample data."""
+    return f"{run.label} [sample data]" if run.is_sample else run.label
+
+
+def summary_table(scores: list[RunScores]) -> Table:
+    """One row per run: mean over complete categories, then each category's score."""
+    header = ["Model", "Mean (categories)", *(SHORT_NAMES[c] for c in CATEGORIES)]
+    rows = []
+    for s in scores:
+        mean, k = s.mean()
+        cats = [s.category_score(c) for c in CATEGORIES]
+        rows.append(
+            [
+                display_label(s.run),
+                f"{mean:.2f} ({k}/{len(CATEGORIES)})" if mean is not None else MISSING,
+                *(f"{v:.2f}" if v is not None else MISSING for v in cats),
+            ]
+        )
+    note = (
+        "Category score: the category average of the paper's metric (accuracy, F1, macro-F1; ROUGE-L for free "
+        "text); categories mixing closed-set and free-text tasks average the task scores. Mean: unweighted mean of "
+        "the categories a run evaluated completely (our summary, not a paper metric)."
+    )
+    return Table("Summary", header, rows, note)
+
+
+def category_tables(category: str, scores: list[RunScores], figures: list[Figure]) -> tuple[Table, Table | None]:
+    """The measured table of a category and, if the paper reports any of its cells, the reported one."""
+    cols = columns(category)
+    header = ["Model", *(c.label for c in cols)]
+    measured = Table(
+        CATEGORIES[category][1], header, [[display_label(s.run), *(s.cell(c).text for c in cols)] for s in scores]
+    )
+    measured.note = "Metrics: " + ", ".join(
+        dict.fromkeys("/".join(METRIC_NAMES.get(m, m) for m in c.metrics) for c in cols)
+    )
+    by_model: dict[str, dict[str, str]] = {}
+    tables: set[int] = set()
+    for fig in figures:
+        for col in cols:
+            if fig.column == col.key and fig.metrics == col.metrics:
+                by_model.setdefault(fig.model, {})[col.key] = fmt(fig.values) + ("*" if fig.note else "")
+                tables.add(fig.table)
+    if not by_model:
+        return measured, None
+    notes = sorted({f.note for f in figures if f.note and any(f.column == c.key for c in cols)})
+    reported = Table(
+        f"{CATEGORIES[category][1]}: reported in the paper (Table {', '.join(map(str, sorted(tables)))})",
+        ["Model (reported)", *(c.label for c in cols)],
+        [[model, *(cells.get(c.key, "—") for c in cols)] for model, cells in by_model.items()],
+        "Figures stated in the paper's text; — = not stated there. Not measured here."
+        + "".join(f" * {n}." for n in notes),
+    )
+    return measured, reported
