@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from lm_eval.tasks import TaskManager, get_task_dict
 from meds_bench import tasks_path
 from meds_bench.catalog import get_task
 from meds_bench.data import DATA_DIR_METADATA_KEY
-from meds_bench.fewshot import available_shots, draw_cases
+from meds_bench.fewshot import CasePool, _RangeWithout
 from meds_bench.task import PROMPT_METADATA_KEY
 
 TASK = "meds_bench_diagnosis_ddxplus"  # 3-shot by default, 6 sample instances
@@ -44,33 +45,44 @@ def n_cases(prompt: str) -> int:
 
 
 def test_every_instance_with_the_query_input_is_excluded():
-    pool = ["a", "b", " a\n", "c", "a"]
-    assert sorted(draw_cases(pool, "a", 2, seed=1, task="t", doc_id=0)) == [1, 3]
+    pool = CasePool(["a", "b", " a\n", "c", "a"])
+    assert sorted(pool.draw("a", 2, seed=1, task="t", doc_id=0)) == [1, 3]
     with pytest.raises(ValueError, match="task t, document 0: 3 few-shot cases requested but only 2"):
-        draw_cases(pool, "a", 3, seed=1, task="t", doc_id=0)
+        pool.draw("a", 3, seed=1, task="t", doc_id=0)
 
 
 def test_available_shots_is_the_smallest_pool_left_to_any_query():
     # "a" appears twice: its queries keep 4 - 2 = 2 cases; "b" and "c" keep 3.
-    assert available_shots(["a", "b", "a", "c"], ["a", "b", "a", "c"]) == 2
-    assert available_shots(["a", "b"], ["z"]) == 2  # a query outside the pool keeps everything
+    assert CasePool(["a", "b", "a", "c"]).available(["a", "b", "a", "c"]) == 2
+    assert CasePool(["a", "b"]).available(["z"]) == 2  # a query outside the pool keeps everything
+
+
+@pytest.mark.parametrize("excluded", [[], [0], [4], [0, 1, 2], [1, 3, 5, 9], [7, 8, 9]])
+def test_range_without_lists_the_kept_indices(excluded):
+    kept = _RangeWithout(10, excluded)
+    assert list(kept) == [i for i in range(10) if i not in excluded]
+    assert len(kept) == 10 - len(excluded)
 
 
 def test_draw_is_pinned_and_depends_on_seed_task_and_doc_only():
-    pool = [f"q{i}" for i in range(20)]
-    draw = draw_cases(pool, "q0", 3, seed=1234, task="t", doc_id=0)
+    pool = CasePool([f"q{i}" for i in range(20)] + ["q0"] * 30)  # the duplicates of the query change nothing
+    draw = pool.draw("q0", 3, seed=1234, task="t", doc_id=0)
     # Pinned: a change of the stream would silently change every published prompt.
     assert draw == [3, 12, 11]
-    assert draw_cases(pool, "q0", 3, seed=1234, task="t", doc_id=0) == draw
-    assert draw_cases(pool, "q0", 3, seed=1235, task="t", doc_id=0) != draw
-    assert draw_cases(pool, "q0", 3, seed=1234, task="u", doc_id=0) != draw
-    assert draw_cases(pool, "q0", 3, seed=1234, task="t", doc_id=1) != draw
+    assert pool.draw("q0", 3, seed=1234, task="t", doc_id=0) == draw
+    assert pool.draw("q0", 3, seed=1235, task="t", doc_id=0) != draw
+    assert pool.draw("q0", 3, seed=1234, task="u", doc_id=0) != draw
+    assert pool.draw("q0", 3, seed=1234, task="t", doc_id=1) != draw
+    # A large pool (random.sample then picks by index): the same draw as from the explicit list.
+    big = CasePool([f"q{i}" for i in range(10_000)]).draw("q5", 3, seed=1234, task="t", doc_id=0)
+    assert big == [1086, 6063, 5129]
+    assert big == random.Random("1234\x1ft\x1f0").sample([i for i in range(10_000) if i != 5], 3)
 
 
 def test_draw_does_not_depend_on_the_process_hash_seed():
     code = (
-        "from meds_bench.fewshot import draw_cases as d; "
-        "print(d([str(i) for i in range(50)], '7', 4, seed=3, task='t', doc_id=9))"
+        "from meds_bench.fewshot import CasePool; "
+        "print(CasePool([str(i) for i in range(50)]).draw('7', 4, seed=3, task='t', doc_id=9))"
     )
     outs = {
         subprocess.run(
@@ -78,7 +90,7 @@ def test_draw_does_not_depend_on_the_process_hash_seed():
         ).stdout
         for h in ("1", "2")
     }
-    assert outs == {str(draw_cases([str(i) for i in range(50)], "7", 4, seed=3, task="t", doc_id=9)) + "\n"}
+    assert outs == {str(CasePool([str(i) for i in range(50)]).draw("7", 4, seed=3, task="t", doc_id=9)) + "\n"}
 
 
 # --- through lm-eval's task ----------------------------------------------------------------------

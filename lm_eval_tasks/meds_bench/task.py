@@ -30,7 +30,7 @@ from lm_eval.api.task import ConfigurableTask
 from meds_bench.catalog import get_task
 from meds_bench.chat_form import MERGED_USER, PLAIN, SYSTEM_USER, detect_chat_form
 from meds_bench.data import DATA_DIR_METADATA_KEY, load_task
-from meds_bench.fewshot import available_shots, draw_cases
+from meds_bench.fewshot import CasePool
 from meds_bench.prompts import build_prompt
 
 logger = logging.getLogger(__name__)
@@ -63,12 +63,16 @@ class MedSBenchTask(ConfigurableTask):
         self._fewshot_seed = seed
 
     @cached_property
-    def _case_pool(self) -> list[dict[str, Any]]:
+    def _cases(self) -> list[dict[str, Any]]:
         return list(self.sampler.fewshot_docs())
 
     @cached_property
+    def _case_pool(self) -> CasePool:
+        return CasePool([c["input"] for c in self._cases])
+
+    @cached_property
     def _available_shots(self) -> int:
-        return available_shots([c["input"] for c in self._case_pool], (d["input"] for d in self.eval_docs))
+        return self._case_pool.available(d["input"] for d in self.eval_docs)
 
     def shots_used(self, requested: int) -> int:
         """Cases in every prompt: ``requested`` capped by what the file allows (warned once)."""
@@ -108,16 +112,16 @@ class MedSBenchTask(ConfigurableTask):
         chat_template: Callable[..., str] | None = None,
         gen_prefix: str | None = None,
     ) -> str:
-        pool = self._case_pool
-        picks = draw_cases(
-            [c["input"] for c in pool],
+        picks = self._case_pool.draw(
             doc["input"],
             self.shots_used(num_fewshot),
             seed=self._fewshot_seed,
             task=self.config.task,
             doc_id=doc["id"],
         )
-        prompt = build_prompt(doc["definition"], doc["input"], [(pool[i]["input"], pool[i]["output"]) for i in picks])
+        prompt = build_prompt(
+            doc["definition"], doc["input"], [(self._cases[i]["input"], self._cases[i]["output"]) for i in picks]
+        )
         form = self._form_for(chat_template) if apply_chat_template and chat_template is not None else PLAIN
         if form == PLAIN:
             return prompt.text(system_instruction)
