@@ -82,6 +82,26 @@ def test_detect_chat_form_on_three_template_kinds(tiny_model_dir, models):
     assert form(models["no_template"]) == PLAIN
 
 
+def test_detect_chat_form_on_api_backends_and_silent_drops():
+    from lm_eval.models.api_models import JsonChatStr
+
+    def silent_drop(messages, add_generation_prompt=True):
+        return "".join(m["content"] for m in messages if m["role"] != "system")
+
+    assert detect_chat_form(lambda m, add_generation_prompt=True: JsonChatStr(json.dumps(m))) == SYSTEM_USER
+    assert detect_chat_form(lambda m, add_generation_prompt=True: m) == SYSTEM_USER  # a message list
+    assert detect_chat_form(silent_drop) == MERGED_USER
+
+
+def test_layout_recorded_is_the_last_builds(models, sample_dir):
+    task, lm = _task(sample_dir), _hflm(models["no_system"])
+    _contexts(task, lm)
+    task.build_all_requests()  # no chat template this time
+    assert task.dump_config()["metadata"][PROMPT_METADATA_KEY]["chat_form"] == PLAIN
+    assert _contexts(task, lm)[0].startswith("<s><|user|>\nInput:\n")
+    assert task.dump_config()["metadata"][PROMPT_METADATA_KEY]["chat_form"] == MERGED_USER
+
+
 def test_template_rejecting_system_gets_one_user_message_with_everything(models, sample_dir):
     task, lm = _task(sample_dir), _hflm(models["no_system"])
     contexts = _contexts(task, lm)

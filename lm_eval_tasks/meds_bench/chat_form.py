@@ -15,6 +15,7 @@ layout keeps every part of the prompt:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 SYSTEM_USER = "system+user"
 MERGED_USER = "merged_user"
@@ -24,16 +25,19 @@ _SYSTEM_PROBE = "meds-bench-system-probe-5d1c"
 _USER_PROBE = "meds-bench-user-probe-93ab"
 
 
-def _renders(chat_template: Callable[..., str], messages: list[dict[str, str]]) -> str | None:
+def _renders(chat_template: Callable[..., Any], messages: list[dict[str, str]]) -> str | None:
     # Backends wrap template failures differently (jinja2 errors, ValueError when a tokenizer has
     # no template, backend-specific errors), so any exception means "this layout does not render".
     try:
-        return chat_template(messages, add_generation_prompt=True)
+        rendered = chat_template(messages, add_generation_prompt=True)
     except Exception:
         return None
+    # API backends return a message list or a JSON wrapper instead of a string; the probes are
+    # plain ASCII, so they survive str() of either.
+    return str(rendered)
 
 
-def detect_chat_form(chat_template: Callable[..., str]) -> str:
+def detect_chat_form(chat_template: Callable[..., Any]) -> str:
     """The layout to render with ``chat_template`` (lm-eval's ``lm.apply_chat_template``)."""
     probe = [{"role": "system", "content": _SYSTEM_PROBE}, {"role": "user", "content": _USER_PROBE}]
     rendered = _renders(chat_template, probe)

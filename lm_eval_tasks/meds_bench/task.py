@@ -42,8 +42,8 @@ class MedSBenchTask(ConfigurableTask):
 
     def __init__(self, config: dict[str, Any] | None = None, **kwargs: Any) -> None:
         self._fewshot_seed: int | None = None
-        self._chat_form = PLAIN
-        self._chat_form_of: Callable[..., str] | None = None
+        self._chat_form = PLAIN  # the layout of the last build_all_requests, recorded in the results
+        self._probed: tuple[Callable[..., Any], str] | None = None  # (template, its layout)
         self._warned_shots: set[int] = set()
         # `class` would otherwise be serialised (as source code) into the results JSON.
         config = {k: v for k, v in (config or {}).items() if k != "class"}
@@ -89,18 +89,21 @@ class MedSBenchTask(ConfigurableTask):
             )
         return used
 
-    def _form_for(self, chat_template: Callable[..., str]) -> str:
-        if self._chat_form_of != chat_template:  # probe each template once
-            self._chat_form = detect_chat_form(chat_template)
-            self._chat_form_of = chat_template
-            if self._chat_form != SYSTEM_USER:
+    def _form_for(self, apply_chat_template: bool, chat_template: Callable[..., Any] | None) -> str:
+        """The layout of prompts rendered with these arguments (each template probed once)."""
+        if not (apply_chat_template and chat_template is not None):
+            return PLAIN
+        if self._probed is None or self._probed[0] != chat_template:
+            form = detect_chat_form(chat_template)
+            self._probed = (chat_template, form)
+            if form != SYSTEM_USER:
                 logger.warning(
                     "%s: the chat template %s; rendering the prompt as %s",
                     self.config.task,
-                    "drops the system role" if self._chat_form == MERGED_USER else "does not render",
-                    "one user message" if self._chat_form == MERGED_USER else "plain text",
+                    "drops the system role" if form == MERGED_USER else "does not render",
+                    "one user message" if form == MERGED_USER else "plain text",
                 )
-        return self._chat_form
+        return self._probed[1]
 
     def fewshot_context(
         self,
@@ -122,7 +125,7 @@ class MedSBenchTask(ConfigurableTask):
         prompt = build_prompt(
             doc["definition"], doc["input"], [(self._cases[i]["input"], self._cases[i]["output"]) for i in picks]
         )
-        form = self._form_for(chat_template) if apply_chat_template and chat_template is not None else PLAIN
+        form = self._form_for(apply_chat_template, chat_template)
         if form == PLAIN:
             return prompt.text(system_instruction)
         # Paper format whatever fewshot_as_multiturn says.
@@ -142,8 +145,8 @@ class MedSBenchTask(ConfigurableTask):
         # nor the seed; `tokenizer_name` only feeds that key, so both are appended to it.
         sha = (self.config.metadata or {}).get("meds_bench_data", {}).get("sha256", "")
         key = f"{tokenizer_name}-data{sha}-fewshot_seed{self._fewshot_seed}"
-        # Probed here too, so the layout is recorded when the requests come from the cache.
-        self._chat_form = self._form_for(chat_template) if apply_chat_template and chat_template else PLAIN
+        # Recorded here, so it is known also when the requests come from the cache.
+        self._chat_form = self._form_for(apply_chat_template, chat_template)
         super().build_all_requests(
             apply_chat_template=apply_chat_template, chat_template=chat_template, tokenizer_name=key, **kwargs
         )
