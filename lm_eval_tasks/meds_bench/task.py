@@ -13,7 +13,7 @@ What it changes in lm-eval's ``ConfigurableTask``:
   template without a system role still sees the definition and the cases;
 - ``dump_config`` reports the shots actually used as ``num_fewshot`` (the results' ``n-shot``) and
   records the requested shots, the seed and the chat layout under ``metadata.meds_bench_prompt``;
-- ``build_all_requests`` adds the data file's sha256 and the seed to lm-eval's
+- ``build_all_requests`` adds the data file's sha256, the seed and the chat layout to lm-eval's
   ``--cache_requests`` key, so cached prompts are never reused for other data or another seed.
 """
 
@@ -141,12 +141,12 @@ class MedSBenchTask(ConfigurableTask):
         tokenizer_name: str = "",
         **kwargs: Any,
     ) -> None:
-        # lm-eval's request-cache key names the task, shots, rank and tokenizer but neither the data
-        # nor the seed; `tokenizer_name` only feeds that key, so both are appended to it.
-        sha = (self.config.metadata or {}).get("meds_bench_data", {}).get("sha256", "")
-        key = f"{tokenizer_name}-data{sha}-fewshot_seed{self._fewshot_seed}"
         # Recorded here, so it is known also when the requests come from the cache.
         self._chat_form = self._form_for(apply_chat_template, chat_template)
+        # lm-eval's request-cache key names the task, shots, rank and tokenizer but not the data, the
+        # seed or the layout; `tokenizer_name` only feeds that key, so they are appended to it.
+        sha = (self.config.metadata or {}).get("meds_bench_data", {}).get("sha256", "")
+        key = f"{tokenizer_name}-data{sha}-fewshot_seed{self._fewshot_seed}-{self._chat_form}"
         super().build_all_requests(
             apply_chat_template=apply_chat_template, chat_template=chat_template, tokenizer_name=key, **kwargs
         )
