@@ -33,6 +33,17 @@ def test_few_shot_cases_come_before_definition():
     assert prompt.messages("Be brief.")[0]["content"] == "Be brief.\n\n" + expected_instruction
 
 
+def test_merged_message_is_the_plain_prompt_in_one_user_turn():
+    prompt = build_prompt("Define it.", "q2", [("q1", "a1")])
+    assert prompt.merged_messages("Be brief.") == [
+        {
+            "role": "user",
+            "content": "Be brief.\n\nInput:\nq1\n\nOutput:\na1\n\n\nDefine it."
+            "Please learn from the few-shot cases to see what content you have to output.\nInput:\nq2\nOutput:\n",
+        }
+    ]
+
+
 @pytest.fixture(scope="module")
 def sample_dir_module():
     from meds_bench import sample_data_path

@@ -9,6 +9,8 @@ Layout (MedS-Ins ``EvalDataset.py``)::
 With no cases the instruction is the definition alone. For chat models the instruction is the
 system message and the query the user message, as in the original evaluation code (also under
 lm-eval's ``--fewshot_as_multiturn``, which would otherwise move the cases out of the system message).
+For templates without a system role the whole plain-text prompt is one user message, as the
+original did for Mistral.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ class Prompt:
             {"role": "system", "content": prefix + self.instruction.strip()},
             {"role": "user", "content": self.query.strip()},
         ]
+
+    def merged_messages(self, system_instruction: str | None = None) -> list[dict[str, str]]:
+        """One user message holding the plain-text prompt, for templates without a system role."""
+        return [{"role": "user", "content": self.text(system_instruction)}]
 
 
 def build_prompt(definition: str, query_input: str, cases: Sequence[tuple[str, str]] = ()) -> Prompt:

@@ -1,0 +1,57 @@
+"""Worker for test_fewshot_distributed (run under torchrun): each rank renders its share of the
+prompts as lm-eval splits them; rank 0 writes every rank's prompts to a JSON file.
+
+    python -m torch.distributed.run --standalone --nproc_per_node 2 tests/fewshot_dist_worker.py \
+        DATA_DIR TOKENIZER_DIR OUT_JSON TASK [TASK ...]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import torch.distributed as dist
+from lm_eval.tasks import TaskManager, get_task_dict
+from transformers import AutoTokenizer
+
+from meds_bench import tasks_path
+from meds_bench.data import DATA_DIR_METADATA_KEY
+
+
+def render_all(data_dir: str, tokenizer_dir: str, names: list[str], rank: int, world_size: int) -> dict[str, str]:
+    """``{"task/style/doc_id": context}`` for the docs of ``rank``, plain and chat-templated."""
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+
+    def chat(messages, add_generation_prompt=True):
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+    manager = TaskManager(
+        include_path=str(tasks_path()), include_defaults=False, metadata={DATA_DIR_METADATA_KEY: data_dir}
+    )
+    out = {}
+    for style, template in (("plain", None), ("chat", chat)):
+        for name, task in get_task_dict(names, manager).items():
+            task.set_fewshot_seed(1234)
+            task.build_all_requests(
+                rank=rank, world_size=world_size, apply_chat_template=template is not None, chat_template=template
+            )
+            out.update({f"{name}/{style}/{inst.doc_id}": inst.arguments[0] for inst in task.instances})
+    return out
+
+
+def main(argv: list[str]) -> None:
+    data_dir, tokenizer_dir, out_path, *names = argv
+    dist.init_process_group("gloo")
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    gathered: list[dict[str, str] | None] = [None] * world_size
+    dist.all_gather_object(gathered, render_all(data_dir, tokenizer_dir, names, rank, world_size))
+    if rank == 0:
+        shares = [sorted(g) for g in gathered]
+        merged = {k: v for g in gathered for k, v in g.items()}
+        with open(out_path, "w", encoding="utf-8") as handle:
+            json.dump({"world_size": world_size, "shares": shares, "prompts": merged}, handle)
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
