@@ -16,16 +16,19 @@ EVAL_ARGS ?= --batch_size 8
 PYTEST_ARGS ?=
 DATA_OUT ?= meds_bench_data
 
-.PHONY: install test lint demo eval download data train bench clean
+.PHONY: install test lint demo report eval download data train bench clean
 
 install: $(VENV)/.installed
 
+# pip's own output goes to $(VENV)/install.log (shown only when it fails).
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
-	touch $@
+	@echo "installing into $(VENV) (log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/python -m pip install --quiet --upgrade pip && \
+	   $(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" && \
+	   $(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"; } > $(VENV)/install.log 2>&1 || \
+	   { tail -n 40 $(VENV)/install.log; echo "install failed; full log: $(VENV)/install.log"; exit 1; }
+	@touch $@
 
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -34,12 +37,32 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m meds_bench._generate_configs --check
 
-# The main job on the bundled default: a tiny random model over all 53 tasks of the sample data.
+# The whole loop on the bundled default, quietly (each stage's output goes to $(DEMO)/logs):
+# fine-tune a tiny random Llama on the MedS-Ins sample, evaluate it before and after on the
+# MedS-Bench sample data (all 53 tasks), and write the report comparing the two.
+DEMO ?= $(OUT)/demo
+DEMO_EVAL = env HF_HUB_OFFLINE=1 $(BIN)/meds-bench eval --data-dir "$$($(BIN)/meds-bench sample-data-path)" \
+	--tasks meds_bench --batch_size 16 --log_samples
+# Run one stage: its output goes to a log, shown (last lines) only if the stage fails.
+STAGE = run_stage() { log="$(DEMO)/logs/$$1.log"; shift; "$$@" > "$$log" 2>&1 || { tail -n 30 "$$log"; \
+	echo "demo: stage failed; full log: $$log"; exit 1; }; }; mkdir -p $(DEMO)/logs; run_stage
+
 demo: install
-	$(BIN)/python -m meds_bench.tiny_model --output-dir $(OUT)/tiny-model
-	HF_HUB_OFFLINE=1 $(BIN)/meds-bench eval --data-dir "$$($(BIN)/meds-bench sample-data-path)" \
-		--model hf --model_args pretrained=$(OUT)/tiny-model,dtype=float32 \
-		--tasks meds_bench --batch_size 16 --output_path $(OUT)/demo
+	@echo "[1/4] fine-tuning a tiny random Llama on the MedS-Ins sample (CPU, a few minutes)"
+	@$(STAGE) train $(BIN)/python -m medsins_sft.train --config medsins_sft/configs/sample.yaml --output_dir $(DEMO)/sft
+	@echo "[2/4] evaluating the untrained model on the MedS-Bench sample data (53 tasks)"
+	@$(STAGE) eval-untrained $(DEMO_EVAL) --model hf --model_args pretrained=$(DEMO)/sft/base,dtype=float32 \
+		--output_path $(DEMO)/eval-untrained
+	@echo "[3/4] evaluating the fine-tuned model"
+	@$(STAGE) eval-finetuned $(DEMO_EVAL) --model hf --model_args pretrained=$(DEMO)/sft/final,dtype=float32 \
+		--output_path $(DEMO)/eval-finetuned
+	@echo "[4/4] writing the report"
+	@$(BIN)/meds-bench report untrained=$(DEMO)/eval-untrained finetuned=$(DEMO)/eval-finetuned \
+		--include-sample --out $(DEMO)/report
+
+# The leaderboard report over results files or folders: make report RESULTS="a=outputs/eval b=..."
+report: install
+	$(BIN)/meds-bench report $(RESULTS) --out $(OUT)/report
 
 eval: install
 	$(BIN)/meds-bench eval --data-dir "$(DATA_DIR)" --model hf --model_args pretrained=$(MODEL) \
