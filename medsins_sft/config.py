@@ -146,7 +146,8 @@ class MedSInsSFTConfig(SFTConfig):
     tokens_per_step: int | None = field(
         default=None,
         metadata={
-            "help": "Token slots per optimizer step over all processes with packing: true (required then), e.g. "
+            "help": "Token slots per optimizer step over all processes with packing: true (required then; unused "
+            "without packing), e.g. "
             "262144 = 128 packed rows of 2048. Sets gradient_accumulation_steps = tokens_per_step / "
             "(max_length x per_device_train_batch_size x world size)."
         },
@@ -219,7 +220,8 @@ class MedSInsSFTConfig(SFTConfig):
                 "activation_checkpointing: true repeats FSDP's own activation checkpointing (on in the accelerate "
                 "config); leave it null or set it to false"
             )
-        problems += self._resolve_batch()
+        if not problems:  # the batch arithmetic needs valid numbers
+            problems = self._resolve_batch()
         if problems:
             raise ValueError("; ".join(problems))
         on_gpu = _gpu_available() and not self.use_cpu
@@ -280,8 +282,6 @@ class MedSInsSFTConfig(SFTConfig):
                 ]
             self.gradient_accumulation_steps = self.tokens_per_step // slots
             return []
-        if self.tokens_per_step:
-            return ["tokens_per_step applies only with packing: true; without packing set global_batch_size"]
         if self.global_batch_size:
             if self.global_batch_size % micro:
                 return [
@@ -306,7 +306,8 @@ class MedSInsSFTConfig(SFTConfig):
             )
         examples = self.per_device_train_batch_size * world_size * self.gradient_accumulation_steps
         layout = "padding-free rows" if self.padding_free else "padded batches"
-        return f"optimizer step = {examples} examples ({shape}; {layout})"
+        unused = "; tokens_per_step is not used without packing" if self.tokens_per_step else ""
+        return f"optimizer step = {examples} examples ({shape}; {layout}){unused}"
 
 
 def _fsdp_activation_checkpointing() -> bool:
