@@ -93,7 +93,7 @@ class ThroughputMeter:
         """Metrics from summed ``[slots, real, len_sq]`` of all processes; resets the window."""
         slots, real, len_sq = totals
         now = time.perf_counter()
-        elapsed = now - (self.window_start or now)
+        elapsed = now - self.window_start if self.window_start is not None else 0.0
         out: dict[str, float] = {}
         if elapsed > 0 and slots > 0:
             out["tokens_per_second"] = round(real / elapsed, 2)

@@ -266,8 +266,8 @@ class MedSInsSFTConfig(SFTConfig):
 
     def _resolve_batch(self) -> list[str]:
         """Derive gradient_accumulation_steps from examples (no packing) or token slots (packing) per step."""
-        world_size = int(os.environ.get("WORLD_SIZE", "1"))
-        micro = self.per_device_train_batch_size * world_size
+        processes = world_size()
+        micro = self.per_device_train_batch_size * processes
         if self.packing:
             if not self.tokens_per_step or not self.max_length:
                 return [
@@ -278,7 +278,7 @@ class MedSInsSFTConfig(SFTConfig):
             if self.tokens_per_step % slots:
                 return [
                     f"tokens_per_step {self.tokens_per_step} is not a multiple of max_length {self.max_length} x "
-                    f"per_device_train_batch_size {self.per_device_train_batch_size} x world size {world_size}"
+                    f"per_device_train_batch_size {self.per_device_train_batch_size} x world size {processes}"
                 ]
             self.gradient_accumulation_steps = self.tokens_per_step // slots
             return []
@@ -286,28 +286,33 @@ class MedSInsSFTConfig(SFTConfig):
             if self.global_batch_size % micro:
                 return [
                     f"global_batch_size {self.global_batch_size} is not a multiple of per_device_train_batch_size "
-                    f"{self.per_device_train_batch_size} x world size {world_size}"
+                    f"{self.per_device_train_batch_size} x world size {processes}"
                 ]
             self.gradient_accumulation_steps = self.global_batch_size // micro
         return []
 
     def batch_summary(self) -> str:
         """One line saying what an optimizer step is (logged at the start of training)."""
-        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        processes = world_size()
         shape = (
-            f"{self.per_device_train_batch_size} per device x {world_size} processes x "
+            f"{self.per_device_train_batch_size} per device x {processes} processes x "
             f"{self.gradient_accumulation_steps} accumulation steps"
         )
         if self.packing:
-            rows = self.per_device_train_batch_size * world_size * self.gradient_accumulation_steps
+            rows = self.per_device_train_batch_size * processes * self.gradient_accumulation_steps
             return (
                 f"optimizer step = {rows * self.max_length} token slots ({rows} packed rows of {self.max_length} "
                 f"tokens: {shape}); examples per step vary; global_batch_size is not used with packing"
             )
-        examples = self.per_device_train_batch_size * world_size * self.gradient_accumulation_steps
+        examples = self.per_device_train_batch_size * processes * self.gradient_accumulation_steps
         layout = "padding-free rows" if self.padding_free else "padded batches"
         unused = "; tokens_per_step is not used without packing" if self.tokens_per_step else ""
         return f"optimizer step = {examples} examples ({shape}; {layout}){unused}"
+
+
+def world_size() -> int:
+    """Number of training processes, as set by ``accelerate launch`` / ``torchrun`` (1 when run directly)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def _fsdp_activation_checkpointing() -> bool:

@@ -33,7 +33,7 @@ def choose_attention(requested: str | None, on_gpu: bool) -> str:
 def choose_pad_token(tokenizer: Any) -> tuple[str, bool]:
     """``(pad token, needs_new_token)``: the current pad token when it differs from EOS, else a reserved special
     token of the vocabulary (the preferred names first, then the lowest-numbered reserved token), else ``<pad>``
-    to be added."""
+    (to be added when the vocabulary lacks it)."""
     if tokenizer.pad_token is not None and tokenizer.pad_token_id != tokenizer.eos_token_id:
         return tokenizer.pad_token, False
     vocab = tokenizer.get_vocab()
@@ -43,7 +43,7 @@ def choose_pad_token(tokenizer: Any) -> tuple[str, bool]:
     reserved = sorted((int(m.group(1)), tok) for tok in vocab if (m := RESERVED_TOKEN.match(tok)))
     if reserved:
         return reserved[0][1], False
-    return NEW_PAD_TOKEN, True
+    return NEW_PAD_TOKEN, NEW_PAD_TOKEN not in vocab
 
 
 def load_model_and_tokenizer(path: str, attn_implementation: str) -> tuple[Any, Any]:
