@@ -17,7 +17,7 @@ import copy
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +33,10 @@ ADAPTER_DIR = "adapter"  # LoRA only: the trained adapter, merged into <output_d
 __all__ = ["parse_config", "run", "main"]
 
 
-def task_texts(tasks: Sequence[InsTask]) -> Iterator[str]:
-    """Definitions, inputs and gold outputs of the training tasks (the tiny model's tokenizer learns them)."""
-    for task in tasks:
-        yield task.definition
-        for doc in task.docs:
-            yield doc["input"]
-            yield from doc["references"]
-
-
-def prepare_base_model(config: MedSInsSFTConfig, tasks: Sequence[InsTask]) -> str:
+def prepare_base_model(config: MedSInsSFTConfig) -> str:
     """The base model path; for ``tiny``, build meds_bench's random tiny Llama into ``<output_dir>/base`` once
-    (its tokenizer learns the MedS-Bench sample data and the training tasks), so that the untrained model can be
-    scored as the "before" point."""
+    (its tokenizer learns the MedS-Bench sample data and every local MedS-Ins task file, read with the same
+    BOM- and JSON-lines-tolerant reader as training), so that the untrained model can be scored as "before"."""
     if config.model_name_or_path != TINY_MODEL:
         return config.model_name_or_path
     import itertools
@@ -53,13 +44,17 @@ def prepare_base_model(config: MedSInsSFTConfig, tasks: Sequence[InsTask]) -> st
     from accelerate import PartialState
 
     from meds_bench.tiny_model import build_tiny_model, sample_corpus
+    from medsins_sft.data import SAMPLE, corpus_texts
 
     base = Path(config.output_dir) / BASE_DIR
     with PartialState().main_process_first():
         if not (base / "config.json").is_file():
+            train_root = SAMPLE if config.data_dir is None else config.data_dir
+            # the template lines twice (once per corpus), exactly as before: the sample run keeps its tokenizer
+            template_lines = itertools.islice(sample_corpus(), 2)
             build_tiny_model(
                 base,
-                texts=itertools.chain(sample_corpus(), task_texts(tasks)),
+                texts=itertools.chain(sample_corpus(), template_lines, corpus_texts(train_root)),
                 hidden_size=config.tiny_hidden_size,
                 num_layers=config.tiny_num_layers,
                 seed=config.seed,
@@ -205,7 +200,7 @@ def run(config: MedSInsSFTConfig, callbacks: Sequence[Any] = ()) -> Path:
     tasks, report = decontaminated(config, tasks)
     logger.warning("batch: %s", config.batch_summary())
 
-    model_path = prepare_base_model(config, tasks)
+    model_path = prepare_base_model(config)
     attn = choose_attention(config.attn_implementation, on_gpu=torch.cuda.is_available() and not config.use_cpu)
     model, tokenizer = load_model_and_tokenizer(model_path, attn)
     train_dataset = build_dataset(config, tokenizer, tasks)

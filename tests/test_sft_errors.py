@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("trl")
 
 from medsins_sft.arguments import parse_config  # noqa: E402
-from medsins_sft.data import load_tasks, sample_data_path  # noqa: E402
+from medsins_sft.data import corpus_texts, load_tasks, sample_data_path  # noqa: E402
 from medsins_sft.train import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,6 +124,16 @@ def test_bom_and_json_lines_files_load_like_the_originals(tmp_path):
     for task_id, task in loaded.items():
         assert task.definition == original[task_id].definition
         assert task.docs == original[task_id].docs
+    # the tiny model's tokenizer corpus reads them too (it used to raise JSONDecodeError)
+    plain = tmp_path / "plain"
+    for name in (
+        "Fact_verication/task12_pubmedqa_classification.json",
+        "Information_extraction/task29_drug_dose_extraction.json",
+    ):
+        (plain / name).parent.mkdir(parents=True, exist_ok=True)
+        (plain / name).write_text((sample_data_path() / name).read_text())
+    assert list(corpus_texts(data)) == list(corpus_texts(plain))
+    assert len(list(corpus_texts(data))) == 2 + sum(2 * len(t.docs) for t in loaded.values())
 
 
 def test_missing_bench_data_stops_with_one_line_before_the_model(tmp_path):
