@@ -116,7 +116,11 @@ def measure(mode: str, args: argparse.Namespace, world: int) -> dict:
         n = args.steps * config.gradient_accumulation_steps * per_device * world * 8
         data = synthetic_dataset(n, args.max_length, model.config.vocab_size)
         trainer = MeteredSFTTrainer(
-            model=model, args=trainer_args(config), train_dataset=data, processing_class=tokenizer
+            model=model,
+            args=trainer_args(config),
+            train_dataset=data,
+            processing_class=tokenizer,
+            peak_tflops=args.peak_tflops,
         )
         trainer.train()
         rows = [e for e in trainer.state.log_history if "tokens_per_second" in e][args.warmup :]
