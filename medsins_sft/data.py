@@ -65,7 +65,7 @@ def _hub_files(repo: str, revision: str, patterns: Sequence[str] | None) -> list
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(
             f"cannot read MedS-Ins from the hub ({repo}@{revision}: {reason}); "
-            f"download it with `huggingface-cli download {repo} --repo-type dataset --local-dir DIR` and set data_dir"
+            f"download it with `hf download {repo} --repo-type dataset --local-dir DIR` and set data_dir"
         ) from err
 
 
