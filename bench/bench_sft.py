@@ -31,6 +31,8 @@ def measure(packing: bool, work: Path, steps: int, warmup: int, batch: int) -> d
             str(out),
             "--packing",
             str(packing).lower(),
+            "--padding_free",
+            "false",  # the padded baseline pads; packed rows are padding-free anyway
             "--max_steps",
             str(steps),
             "--logging_steps",
@@ -45,6 +47,8 @@ def measure(packing: bool, work: Path, steps: int, warmup: int, batch: int) -> d
             str(batch),
             "--global_batch_size",
             str(batch),
+            "--tokens_per_step",
+            str(batch * 512),  # sample.yaml's max_length; one micro-batch per step in both modes
             "--definitions_file",
             str(ROOT / "medsins_sft/sample_data/definitions.json"),
         ]

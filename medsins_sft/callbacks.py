@@ -4,9 +4,9 @@ They reach the console, ``trainer_state.json`` and TensorBoard like the loss doe
 own ``log`` adds them (a callback's ``on_log`` runs after the log history was written). Counts are summed
 over processes at each log step.
 
-MFU counts useful FLOPs only: ``6 x (parameters - input embedding)`` per real token, plus causal attention
-``6 x layers x hidden x length^2`` per example (forward and backward), over the peak bf16 FLOP/s of all devices;
-recomputation under activation checkpointing and padding do not count.
+MFU counts useful FLOPs only (:mod:`medsins_sft.flops`: ``6 N + 12 L H Q T`` per real token, T the length
+of the token's example), over the peak bf16 FLOP/s of all devices; recomputation under activation
+checkpointing and padding do not count.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 from trl import SFTTrainer
+
+from medsins_sft.flops import flops_per_token, mfu
 
 # Dense bf16 peak TFLOP/s of one device (vendor data sheets, SXM parts).
 PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10G": 70.0}
@@ -51,8 +53,10 @@ def batch_shape_stats(inputs: dict[str, Any], pad_token_id: int) -> tuple[int, i
 class ThroughputMeter:
     """Accumulates batch statistics between two log steps."""
 
-    params_flops: float  # FLOPs per token excluding attention: 6 x (parameters - input embedding)
-    attn_flops: float  # per squared example length: 6 x layers x hidden
+    n_params: int  # parameters doing matrix multiplications: all but the input embedding
+    num_layers: int
+    num_heads: int
+    head_dim: int
     peak_flops: float | None  # all devices together, FLOP/s
     slots: int = 0
     real: int = 0
@@ -69,9 +73,10 @@ class ThroughputMeter:
         tied = getattr(config, "tie_word_embeddings", False)
         if embed is not None and not tied:
             n_params -= embed.weight.numel()
-        attn = 6.0 * config.num_hidden_layers * config.hidden_size
+        heads = config.num_attention_heads
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
         peak = peak_tflops * 1e12 * world_size if peak_tflops else None
-        return cls(params_flops=6.0 * n_params, attn_flops=attn, peak_flops=peak)
+        return cls(n_params, config.num_hidden_layers, heads, head_dim, peak)
 
     def add(self, inputs: dict[str, Any], pad_token_id: int, global_step: int) -> None:
         now = time.perf_counter()
@@ -88,14 +93,15 @@ class ThroughputMeter:
         """Metrics from summed ``[slots, real, len_sq]`` of all processes; resets the window."""
         slots, real, len_sq = totals
         now = time.perf_counter()
-        elapsed = now - (self.window_start or now)
+        elapsed = now - self.window_start if self.window_start is not None else 0.0
         out: dict[str, float] = {}
         if elapsed > 0 and slots > 0:
             out["tokens_per_second"] = round(real / elapsed, 2)
             out["padding_share"] = round(1.0 - real / slots, 4)
-            if self.peak_flops:
-                flops = self.params_flops * real + self.attn_flops * len_sq
-                out["mfu"] = round(flops / elapsed / self.peak_flops, 4)
+            if self.peak_flops and real > 0:
+                context = len_sq / real  # mean over tokens of their example's length
+                per_token = flops_per_token(self.n_params, self.num_layers, self.num_heads, self.head_dim, context)
+                out["mfu"] = round(mfu(real, elapsed, per_token, self.peak_flops), 4)
         steps_done = global_step - self.first_step
         if self.train_start is not None and steps_done > 0:
             out["eta_seconds"] = round((now - self.train_start) / steps_done * max(0, max_steps - global_step), 1)

@@ -2,11 +2,17 @@
 
 ``MedSInsSFTConfig`` extends TRL's ``SFTConfig`` (so every ``SFTConfig``/``TrainingArguments`` option,
 e.g. ``--save_steps`` or ``--report_to``, works as well) with the MedS-Ins fields below, and sets the
-paper's recipe as defaults: max length 2048, global batch 128, learning rate 1e-5, 5 epochs.
+paper's recipe as defaults: max length 2048, 128 examples per optimizer step, learning rate 1e-5, 5 epochs.
 
     python -m medsins_sft.train --config medsins_sft/configs/paper.yaml --learning_rate 2e-5
 
-CLI flags override the YAML file, which overrides these defaults.
+CLI flags override the YAML file, which overrides these defaults. Every field is checked when the object is
+built, before any data or model is loaded; all problems are reported together in one ``ValueError`` line.
+
+Batch semantics: without packing (the default) an optimizer step sees ``global_batch_size`` examples (paper:
+128), each micro-batch concatenated without padding (``padding_free``). With ``packing: true`` a step is
+``tokens_per_step`` token slots, i.e. ``tokens_per_step / max_length`` packed rows holding a varying number of
+examples; ``global_batch_size`` is then unused.
 """
 
 from __future__ import annotations
@@ -48,8 +54,8 @@ class MedSInsSFTConfig(SFTConfig):
     attn_implementation: str | None = field(
         default=None,
         metadata={
-            "help": "Attention kernel passed to from_pretrained: None = transformers' default (sdpa), or "
-            "'flash_attention_2' / 'kernels-community/flash-attn3' on GPUs for varlen packing without masks."
+            "help": "Attention kernel passed to from_pretrained: None = 'flash_attention_2' (varlen, no masks) when "
+            "flash_attn is installed and training runs on a GPU, else 'sdpa'; the choice is logged."
         },
     )
     # --- data ----------------------------------------------------------------------------------
@@ -132,9 +138,18 @@ class MedSInsSFTConfig(SFTConfig):
     global_batch_size: int | None = field(
         default=128,
         metadata={
-            "help": "Sequences per optimizer step over all processes (packed rows when packing). Sets "
+            "help": "Examples per optimizer step over all processes without packing (paper: 128). Sets "
             "gradient_accumulation_steps = global_batch_size / (per_device_train_batch_size x world size); "
-            "None keeps gradient_accumulation_steps as given."
+            "None keeps gradient_accumulation_steps as given. Unused with packing (see tokens_per_step)."
+        },
+    )
+    tokens_per_step: int | None = field(
+        default=None,
+        metadata={
+            "help": "Token slots per optimizer step over all processes with packing: true (required then; unused "
+            "without packing), e.g. "
+            "262144 = 128 packed rows of 2048. Sets gradient_accumulation_steps = tokens_per_step / "
+            "(max_length x per_device_train_batch_size x world size)."
         },
     )
     use_lora: bool = field(default=False, metadata={"help": "Train LoRA adapters (peft) instead of all weights."})
@@ -162,15 +177,27 @@ class MedSInsSFTConfig(SFTConfig):
     )
     per_device_train_batch_size: int = field(default=4, metadata={"help": "Sequences per device per micro-step."})
     packing: bool = field(
-        default=True,
+        default=False,
         metadata={
             "help": "Pack several examples into each max_length row (best-fit decreasing, padding-free) with "
-            "position ids restarting per example, so no token attends across examples."
+            "position ids restarting per example, so no token attends across examples. A step is then "
+            "tokens_per_step token slots instead of global_batch_size examples."
+        },
+    )
+    padding_free: bool = field(
+        default=True,
+        metadata={
+            "help": "Without packing: concatenate each micro-batch into one row with position ids restarting per "
+            "example instead of padding it (same examples per step, no compute on padding). Off = pad each batch."
         },
     )
     bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision; None = on when a GPU has it."})
     activation_checkpointing: bool | None = field(
-        default=None, metadata={"help": "Gradient (activation) checkpointing; None = on when training on GPU."}
+        default=None,
+        metadata={
+            "help": "The trainer's activation checkpointing; None = on when training on GPU, unless the accelerate "
+            "FSDP config turns on FSDP's own (fsdp_activation_checkpointing), which is then used instead."
+        },
     )
     report_to: None | str | list[str] = field(
         default="tensorboard", metadata={"help": "Trainer loggers; TensorBoard logs go to <output_dir>/runs."}
@@ -186,27 +213,111 @@ class MedSInsSFTConfig(SFTConfig):
     def __post_init__(self) -> None:
         self.task_weights = _json_field(self.task_weights, "task_weights") or {}
         self.task_caps = _json_field(self.task_caps, "task_caps") or {}
-        for name in ("fewshot_prob", "paraphrase_prob"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.paraphrase_prob > 0 and not self.definitions_file:
-            raise ValueError("paraphrase_prob > 0 needs definitions_file (RewriteDefinitions.json format)")
+        problems = self._value_problems()
+        fsdp_ac = _fsdp_activation_checkpointing()
+        if self.activation_checkpointing and fsdp_ac:
+            problems.append(
+                "activation_checkpointing: true repeats FSDP's own activation checkpointing (on in the accelerate "
+                "config); leave it null or set it to false"
+            )
+        if not problems:  # the batch arithmetic needs valid numbers
+            problems = self._resolve_batch()
+        if problems:
+            raise ValueError("; ".join(problems))
         on_gpu = _gpu_available() and not self.use_cpu
         if self.bf16 is None:
             self.bf16 = on_gpu and _bf16_supported()
         if self.activation_checkpointing is None:
-            self.activation_checkpointing = on_gpu
+            self.activation_checkpointing = on_gpu and not fsdp_ac
         self.gradient_checkpointing = None  # deprecated alias (SFTConfig defaults it to True); mirrored by the parent
-        if self.global_batch_size:
-            world_size = int(os.environ.get("WORLD_SIZE", "1"))
-            per_step = self.per_device_train_batch_size * world_size
-            if self.global_batch_size % per_step:
-                raise ValueError(
-                    f"global_batch_size {self.global_batch_size} is not a multiple of per_device_train_batch_size "
-                    f"{self.per_device_train_batch_size} x world size {world_size}"
-                )
-            self.gradient_accumulation_steps = self.global_batch_size // per_step
         super().__post_init__()
+
+    def _value_problems(self) -> list[str]:
+        """Every out-of-range number or inconsistent setting, as short phrases."""
+        problems = []
+
+        def check(name: str, ok: bool, rule: str) -> None:
+            if not ok:
+                problems.append(f"{name} must be {rule}, got {getattr(self, name)!r}")
+
+        check("learning_rate", self.learning_rate > 0, "> 0")
+        check("num_train_epochs", self.num_train_epochs > 0 or self.max_steps > 0, "> 0 (or set max_steps)")
+        check("per_device_train_batch_size", self.per_device_train_batch_size >= 1, ">= 1")
+        for name in ("max_length", "global_batch_size", "tokens_per_step", "max_instances_per_task"):
+            value = getattr(self, name)
+            check(name, value is None or (isinstance(value, int) and value >= 1), "a whole number >= 1 or null")
+        for name in ("fewshot_prob", "paraphrase_prob", "decontam_threshold"):
+            check(name, 0.0 <= getattr(self, name) <= 1.0, "in [0, 1]")
+        check("lora_dropout", 0.0 <= self.lora_dropout < 1.0, "in [0, 1)")
+        for name in ("num_fewshot", "warmup_steps", "weight_decay", "max_grad_norm"):
+            check(name, getattr(self, name) >= 0, ">= 0")
+        for name in ("decontam_ngram", "lora_r", "tiny_hidden_size", "tiny_num_layers"):
+            check(name, getattr(self, name) >= 1, ">= 1")
+        for name in ("lora_alpha", "logging_steps", "save_steps"):
+            check(name, getattr(self, name) > 0, "> 0")
+        check("peak_tflops", self.peak_tflops is None or self.peak_tflops > 0, "> 0 or null")
+        for name, table in (("task_weights", self.task_weights), ("task_caps", self.task_caps)):
+            bad = {k: v for k, v in table.items() if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0}
+            if bad:
+                problems.append(f"{name} values must be numbers >= 0, got {bad}")
+        if self.paraphrase_prob > 0 and not self.definitions_file:
+            problems.append("paraphrase_prob > 0 needs definitions_file (RewriteDefinitions.json format)")
+        return problems
+
+    def _resolve_batch(self) -> list[str]:
+        """Derive gradient_accumulation_steps from examples (no packing) or token slots (packing) per step."""
+        processes = world_size()
+        micro = self.per_device_train_batch_size * processes
+        if self.packing:
+            if not self.tokens_per_step or not self.max_length:
+                return [
+                    "packing: true needs tokens_per_step (token slots per optimizer step, e.g. 262144 = 128 rows of "
+                    "2048) and max_length; global_batch_size counts examples and applies only without packing"
+                ]
+            slots = self.max_length * micro
+            if self.tokens_per_step % slots:
+                return [
+                    f"tokens_per_step {self.tokens_per_step} is not a multiple of max_length {self.max_length} x "
+                    f"per_device_train_batch_size {self.per_device_train_batch_size} x world size {processes}"
+                ]
+            self.gradient_accumulation_steps = self.tokens_per_step // slots
+            return []
+        if self.global_batch_size:
+            if self.global_batch_size % micro:
+                return [
+                    f"global_batch_size {self.global_batch_size} is not a multiple of per_device_train_batch_size "
+                    f"{self.per_device_train_batch_size} x world size {processes}"
+                ]
+            self.gradient_accumulation_steps = self.global_batch_size // micro
+        return []
+
+    def batch_summary(self) -> str:
+        """One line saying what an optimizer step is (logged at the start of training)."""
+        processes = world_size()
+        shape = (
+            f"{self.per_device_train_batch_size} per device x {processes} processes x "
+            f"{self.gradient_accumulation_steps} accumulation steps"
+        )
+        if self.packing:
+            rows = self.per_device_train_batch_size * processes * self.gradient_accumulation_steps
+            return (
+                f"optimizer step = {rows * self.max_length} token slots ({rows} packed rows of {self.max_length} "
+                f"tokens: {shape}); examples per step vary; global_batch_size is not used with packing"
+            )
+        examples = self.per_device_train_batch_size * processes * self.gradient_accumulation_steps
+        layout = "padding-free rows" if self.padding_free else "padded batches"
+        unused = "; tokens_per_step is not used without packing" if self.tokens_per_step else ""
+        return f"optimizer step = {examples} examples ({shape}; {layout}){unused}"
+
+
+def world_size() -> int:
+    """Number of training processes, as set by ``accelerate launch`` / ``torchrun`` (1 when run directly)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _fsdp_activation_checkpointing() -> bool:
+    """True when ``accelerate launch`` runs FSDP with its own activation checkpointing on."""
+    return os.environ.get("FSDP_ACTIVATION_CHECKPOINTING", "").lower() == "true"
 
 
 def _gpu_available() -> bool:

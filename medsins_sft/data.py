@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,7 @@ def _hub_files(repo: str, revision: str, patterns: Sequence[str] | None) -> list
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(
             f"cannot read MedS-Ins from the hub ({repo}@{revision}: {reason}); "
-            f"download it with `huggingface-cli download {repo} --repo-type dataset --local-dir DIR` and set data_dir"
+            f"download it with `hf download {repo} --repo-type dataset --local-dir DIR` and set data_dir"
         ) from err
 
 
@@ -90,6 +90,20 @@ def load_tasks(
     if not loaded:
         raise DataError(f"no MedS-Ins task matches tasks={list(tasks or [])}")
     return loaded
+
+
+def corpus_texts(data_dir: str | Path) -> Iterator[str]:
+    """Every definition, input and output string of every task file below ``data_dir`` (``"sample"`` = bundled
+    sample), whatever the task selection: the text a tiny model's tokenizer is trained on."""
+    root = sample_data_path() if str(data_dir) == SAMPLE else Path(data_dir).expanduser()
+    for path in _local_files(root):
+        obj = read_task_file(path)
+        definition = obj.get("Definition", [])
+        yield from (d for d in ([definition] if isinstance(definition, str) else definition) if isinstance(d, str))
+        for inst in obj.get("Instances", []):
+            yield str(inst.get("input", ""))
+            out = inst.get("output", "")
+            yield from (out if isinstance(out, list) else [out])
 
 
 def _stem(path: Path) -> str:

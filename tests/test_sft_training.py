@@ -91,7 +91,7 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path, tiny_model_dir):
     assert (resumed / "final" / "model.safetensors").is_file()
 
 
-def test_two_process_gloo_run(tmp_path, tiny_model_dir):
+def test_two_process_gloo_run_decontaminates_once(tmp_path, tiny_model_dir):
     out = tmp_path / "ddp"
     cmd = [
         sys.executable,
@@ -117,8 +117,8 @@ def test_two_process_gloo_run(tmp_path, tiny_model_dir):
             "3",
             "--per_device_train_batch_size",
             "2",
-            "--global_batch_size",
-            "4",
+            "--tokens_per_step",
+            "1024",  # 256-token rows x 2 per device x 2 processes
             "--save_steps",
             "3",
             "--logging_steps",
@@ -130,6 +130,8 @@ def test_two_process_gloo_run(tmp_path, tiny_model_dir):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.count("building the MedS-Bench 13-gram index (main process)") == 1  # not once per rank
+    assert json.loads((out / "decontamination.json").read_text())["bench_tasks_indexed"] == 53
     state = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())
     assert state["global_step"] == 3
     logged = [e for e in state["log_history"] if "loss" in e]

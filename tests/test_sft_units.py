@@ -16,9 +16,10 @@ from meds_bench import sample_data_path as bench_sample_path  # noqa: E402
 from meds_bench.prompts import build_prompt  # noqa: E402
 from medsins_sft.config import MedSInsSFTConfig  # noqa: E402
 from medsins_sft.data import InsTask, load_tasks, mix, sample_data_path  # noqa: E402
-from medsins_sft.decontaminate import BenchIndex, bench_index, decontaminate, ngrams  # noqa: E402
+from medsins_sft.decontaminate import BenchIndex, bench_index, decontaminate, gram_hashes  # noqa: E402
 from medsins_sft.instructions import InstructionBuilder, build_examples, load_paraphrases  # noqa: E402
-from medsins_sft.train import build_dataset, load_model_and_tokenizer, parse_config  # noqa: E402
+from medsins_sft.model import load_model_and_tokenizer  # noqa: E402
+from medsins_sft.train import build_dataset, parse_config  # noqa: E402
 
 SAMPLE_YAML = Path(__file__).resolve().parents[1] / "medsins_sft" / "configs" / "sample.yaml"
 REWRITES = Path("/work/shared/reference/RewriteDefinitions.json")
@@ -159,8 +160,11 @@ def test_planted_overlaps_are_dropped_and_reported(tmp_path):
     assert not kept_inputs & {d["input"] for d in [*exact, near]}
 
 
-def test_ngram_scores_short_texts_whole():
-    assert ngrams("Yes, no.", 13) == {("yes", "no")}
+def test_hashed_ngrams_score_short_texts_whole():
+    assert len(gram_hashes("Yes, no.", 13)) == 1  # shorter than n words: the whole text is one n-gram
+    assert gram_hashes("Yes, no.", 13)[0] == gram_hashes("yes no", 13)[0]  # lowercased words, punctuation dropped
+    assert len(gram_hashes("a b c a b c", 3)) == 3  # distinct trigrams: abc, bca, cab
+    assert len(gram_hashes("...", 3)) == 0
     index = BenchIndex(3)
     index.add("b", ["alpha beta gamma delta"])
     task = InsTask("task1", "task1_x", "d", [{"input": "alpha beta gamma", "output": "zeta"}])
@@ -172,8 +176,9 @@ def test_ngram_scores_short_texts_whole():
 # -- labels and packing ------------------------------------------------------------------------------
 def _trainer(cfg, model, tok, dataset):
     from medsins_sft.callbacks import MeteredSFTTrainer
+    from medsins_sft.train import trainer_args
 
-    return MeteredSFTTrainer(model=model, args=cfg, train_dataset=dataset, processing_class=tok)
+    return MeteredSFTTrainer(model=model, args=trainer_args(cfg), train_dataset=dataset, processing_class=tok)
 
 
 def test_labels_are_minus_100_exactly_on_prompt_tokens(tmp_path, tiny_model_dir):
@@ -190,9 +195,9 @@ def test_labels_are_minus_100_exactly_on_prompt_tokens(tmp_path, tiny_model_dir)
         "--decontaminate",
         "false",
     )
-    model, tok = load_model_and_tokenizer(str(tiny_model_dir), cfg)
+    model, tok = load_model_and_tokenizer(str(tiny_model_dir), "sdpa")
     assert tok.pad_token_id != tok.eos_token_id
-    dataset = build_dataset(cfg, tok, is_main=True)
+    dataset = build_dataset(cfg, tok, load_tasks(cfg.data_dir, cfg.tasks))
     trainer = _trainer(cfg, model, tok, dataset)
     processed = trainer.train_dataset
     assert len(processed) == len(dataset) == 16
@@ -225,11 +230,11 @@ def test_packed_batch_matches_each_example_alone(tmp_path, tiny_model_dir):
         "512",
         "--per_device_train_batch_size",
         "2",
-        "--global_batch_size",
-        "2",
+        "--tokens_per_step",
+        "1024",
     )
-    model, tok = load_model_and_tokenizer(str(tiny_model_dir), cfg)
-    trainer = _trainer(cfg, model, tok, build_dataset(cfg, tok, is_main=True))
+    model, tok = load_model_and_tokenizer(str(tiny_model_dir), "sdpa")
+    trainer = _trainer(cfg, model, tok, build_dataset(cfg, tok, load_tasks(cfg.data_dir, cfg.tasks)))
     batch = next(iter(trainer.get_train_dataloader()))
     assert "attention_mask" not in batch and batch["input_ids"].shape[0] == 1  # padding-free packed row
     starts = (batch["position_ids"][0] == 0).nonzero().flatten().tolist() + [batch["input_ids"].shape[1]]
