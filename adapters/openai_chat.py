@@ -32,7 +32,9 @@ DEFAULT_REASONING_TOKENS = 8192
 REASONING_MODEL = re.compile(r"^(?:.*/)?(?:o\d+(?:-.*)?|gpt-5(?!-chat).*)$")
 STANDARD_ONLY = frozenset({"max_tokens", "temperature", "top_p", "stop"})
 REASONING_ONLY = frozenset({"max_completion_tokens"})
-_NAMED_PARAM = re.compile(r"(?:[Uu]nsupported (?:parameter|value)|[Uu]nrecognized request argument)\W*'?(\w+)")
+_NAMED_PARAM = re.compile(
+    r"(?:[Uu]nsupported (?:parameter|value)|[Uu]nrecognized request argument(?: supplied)?)\W*'?(\w+)"
+)
 
 
 class OutputLimitReached(Exception):
