@@ -132,6 +132,7 @@ class FakeLLMServer:
             self.bodies.clear()
             self.headers.clear()
             self.events.clear()
+            self.arrived = self.held = 0
 
     def _fault_for(self, key: str, attempt: int) -> str | None:
         plan = self.fault_plan.get(key)
