@@ -2,8 +2,8 @@
 
 The prompt plus the request's output limit must fit the window. When it does not, ``truncate="left"``
 drops tokens from the start of the first message onward (the earliest few-shot cases go first, then
-the definition), so that the query at the end always survives, as the paper describes; ``"fail"``
-sends nothing and records why.
+the definition), so that the query at the end always survives, as the paper describes, and a leading
+assistant turn left behind goes too; ``"fail"`` sends nothing and records why.
 
 Token counts: OpenAI models use ``tiktoken`` when it is installed and knows the model (its encoding
 files must be downloadable or cached). Otherwise, and always for Anthropic, whose tokenizer is not
@@ -140,4 +140,6 @@ def fit_messages(
         else:
             kept.append({**message, "content": counter.keep_last(message["content"], count - left)})
             left = 0
+    while len(kept) > 1 and kept[0]["role"] == "assistant":  # a conversation must not open with the model's turn
+        kept.pop(0)
     return Fit(kept, total, dropped_tokens=excess)

@@ -70,6 +70,22 @@ def test_fit_drops_whole_messages_then_cuts_the_query_from_the_left() -> None:
     assert fit.messages == [{"role": "user", "content": ": " + "y" * 23}]
 
 
+def test_fit_never_opens_with_an_assistant_turn() -> None:
+    # few-shot cases as turns: 10 + 5 + 5 + 10 + 24 overhead = 54 tokens into 40 - 4 = 36: 18 go, the first
+    # question (10), its answer (5) and 3 of the second question's 5.
+    turns = [
+        {"role": "user", "content": "q" * 30},
+        {"role": "assistant", "content": "a" * 15},
+        {"role": "user", "content": "r" * 15},
+        {"role": "user", "content": "s" * 30},
+    ]
+    fit = fit_messages(turns, EST, 40, 4, "left")
+    assert fit.dropped_tokens == 18 and fit.messages == [turns[2] | {"content": "r" * 6}, turns[3]]
+    # into 46 - 4 = 42: 12 go, the first question and 2 of its answer, whose rest would open: it goes too
+    fit = fit_messages(turns, EST, 46, 4, "left")
+    assert fit.dropped_tokens == 12 and fit.messages == turns[2:]
+
+
 def test_fit_refuses_with_the_reason() -> None:
     messages = _chat("x" * 300, "y" * 30)
     fit = fit_messages(messages, EST, 100, 20, "fail")
