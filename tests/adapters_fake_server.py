@@ -7,7 +7,8 @@ and injects faults: for a request whose key is in ``fault_plan``, attempt ``n`` 
 request in N (chosen by hash, so every run of the same prompts sees the same faults).
 
 Faults: ``429`` (with Retry-After), ``408``, ``409``, ``500``, ``503``, ``529`` (Anthropic
-overloaded), ``400`` (permanent), ``timeout`` (sleep past the client's timeout), ``malformed``
+overloaded), ``400`` (permanent), ``timeout`` (no answer until the client gives up and closes the
+connection, at most ``hang_seconds``), ``malformed``
 (200 with a body that is not JSON), ``drop`` (close the connection without an answer).
 
 Model behaviour: ``unsupported`` maps a model name to the request parameters it rejects with
@@ -65,7 +66,7 @@ class FakeLLMServer:
         fault_every: int = 0,
         plans: tuple[tuple[str, ...], ...] = DEFAULT_PLANS,
         retry_after: str = "0.05",
-        hang_seconds: float = 1.5,
+        hang_seconds: float = 60.0,
         answer: Callable[[dict[str, Any]], str] = default_answer,
         unsupported: dict[str, frozenset[str]] | None = None,
         context_window: int | None = None,
@@ -189,7 +190,11 @@ class FakeLLMServer:
                     self.connection.shutdown(2)
                     return
                 if fault == "timeout":
-                    time.sleep(server.hang_seconds)
+                    # Wait for the client's timeout to close the connection (recv then returns b""), so the
+                    # fault does not depend on how fast either side runs.
+                    self.connection.settimeout(server.hang_seconds)
+                    with contextlib.suppress(OSError):
+                        self.connection.recv(1)
                     self.close_connection = True
                     return
                 if fault == "malformed":
