@@ -114,10 +114,10 @@ class Fit:
 
 
 def fit_messages(
-    messages: list[dict[str, str]], counter: TokenCounter, window: int | None, max_output: int, truncate: str
+    messages: list[dict[str, str]], counter: TokenCounter | None, window: int | None, max_output: int, truncate: str
 ) -> Fit:
-    """Fit ``messages`` plus ``max_output`` output tokens into ``window`` tokens (no check when None)."""
-    if window is None:
+    """Fit ``messages`` plus ``max_output`` output tokens into ``window`` tokens (no check without a window)."""
+    if window is None or counter is None:
         return Fit(messages, 0)
     counts = [counter.count(m["content"]) for m in messages]
     total = sum(counts) + REQUEST_OVERHEAD + MESSAGE_OVERHEAD * len(messages)

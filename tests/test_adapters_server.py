@@ -34,6 +34,7 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
     monkeypatch.delenv("MEDS_BENCH_PRICES", raising=False)
+    monkeypatch.setitem(sys.modules, "tiktoken", None)  # the token counts below are the estimate's, installed or not
 
 
 @pytest.fixture
