@@ -14,6 +14,7 @@ import pytest
 from adapters_fake_server import FakeLLMServer, make_instances, prompt_key
 
 import meds_bench_adapters as adapters
+from meds_bench_adapters import base
 
 OPENAI_KEY = "sk-test-openai-KEYSTRING-0123456789"
 ANTHROPIC_KEY = "sk-ant-test-KEYSTRING-0123456789"
@@ -103,14 +104,34 @@ def test_cache_never_mixes_providers_or_models(server, tmp_path) -> None:
     assert sum(server.attempts.values()) == 9
 
 
-def test_retry_after_is_honoured(tmp_path) -> None:
-    with FakeLLMServer(retry_after="1") as srv:
+class _RecordedWaits:
+    """Stands in for a run's stop event inside the retry loop: records each wait instead of sleeping it."""
+
+    def __init__(self, stop: threading.Event, waits: list[float]) -> None:
+        self._stop, self._waits = stop, waits
+
+    def wait(self, seconds: float) -> bool:
+        self._waits.append(seconds)
+        return self._stop.is_set()
+
+
+@pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
+def test_retry_after_is_honoured(tmp_path, monkeypatch, cls, model, url_attr) -> None:
+    waits: list[float] = []
+    real = base.call_with_retries
+
+    def recording(fn, policy, stop, on_retry):
+        return real(fn, policy, _RecordedWaits(stop, waits), on_retry)
+
+    monkeypatch.setattr(base, "call_with_retries", recording)
+    with FakeLLMServer(retry_after="7") as srv:
         requests = make_instances("meds_bench_mcqa_medqa_en", 1)
-        lm = _lm(adapters.OpenAIChatLM, "gpt-4o", srv, "openai_url", tmp_path, backoff_base=0.001)
+        lm = _lm(cls, model, srv, url_attr, tmp_path, backoff_base=0.001)
         srv.fault_plan[prompt_key(lm.build_body(*_body_args(requests[0])))] = ["429", "429"]
         assert lm.generate_until(requests)[0].startswith("The right answer")
-        times = [t for t, _k, _o in srv.events]
-        assert len(times) == 3 and times[1] - times[0] >= 0.95 and times[2] - times[1] >= 0.95
+        assert [o for _t, _k, o in srv.events] == ["429", "429", "ok"]
+        # the server's 7 s, plus at most a tenth of backoff_base to spread simultaneous retries
+        assert len(waits) == 2 and all(7.0 <= w <= 7.0001 for w in waits)
 
 
 def test_permanent_error_fails_fast_run_goes_on_and_rerun_sends_only_failures(server, tmp_path) -> None:
