@@ -48,7 +48,7 @@ class AnthropicMessagesLM(APIChatLM):
             body["stop_sequences"] = stops
         return body
 
-    def send(self, body: dict[str, Any]) -> Answer:
+    def send(self, body: dict[str, Any], gen: Generation) -> Answer:
         # The SDK's generic POST (auth, version header, timeouts, error types) with our own parsing: it
         # is cheaper per request and works whichever sampling fields an SDK release types.
         data = self._client_once().post("/v1/messages", body=body, cast_to=object)

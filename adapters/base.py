@@ -8,11 +8,16 @@ the budget, dry runs, concurrency and the progress bar.
 Contract of :meth:`APIChatLM.generate_until`:
 - credentialed MedS-Bench tasks are refused before any request is sent, unless
   ``allow_credentialed=true``;
+- a prompt that with its output limit exceeds the context window (``max_context_tokens``, default from
+  ``context_windows.json``) is cut on the left so that the query survives (``truncate=left``), or is not
+  sent and recorded as failed with the reason (``truncate=fail``);
 - each distinct request is answered once: from the cache, or by one API call (with retries);
 - a request that still fails returns ``""`` (scored 0 and counted by the metrics), is recorded
   as failed and is not cached, so a rerun sends only the failures; the run goes on;
 - when ``max_cost_usd`` is reached no new request is sent; the rest return ``""``, recorded as
   skipped;
+- each request's gen_kwargs in the samples file gain a ``meds_api`` entry: its status, the error of a
+  failed request and how much of a cut prompt was dropped;
 - a closing summary line is printed, usage goes to the results JSON through
   :meth:`get_model_info`, and :func:`failed_requests` lets ``meds-bench eval`` exit non-zero.
 """
@@ -34,6 +39,7 @@ from lm_eval.api.model import LM
 from tqdm import tqdm
 
 from .cache import CachedAnswer, ResponseCache, request_key
+from .context import TRUNCATE_MODES, context_window, counter_for, fit_messages
 from .cost import Ledger, estimate_tokens, load_prices, price_for
 from .guard import check_credentialed, check_no_secrets, redact
 from .retry import RequestFailed, RetryPolicy, Stopped, call_with_retries
@@ -43,6 +49,7 @@ log = logging.getLogger(__name__)
 CACHE_ENV = "MEDS_BENCH_API_CACHE"
 DEFAULT_CACHE_DIR = Path("~/.cache/meds_bench/api")
 DEFAULT_MAX_GEN_TOKS = 256
+DRY_RUN_COUNTS = ("requests", "cached", "not_sendable", "truncated", "input_tokens", "max_output_tokens")
 
 # Failed / budget-skipped requests of every adapter instance in this process (read by `meds-bench eval`).
 _PROCESS_FAILURES = {"failed": 0, "skipped_budget": 0}
@@ -74,6 +81,18 @@ class Prepared:
     key: str
     body: dict[str, Any]
     gen: Generation
+    prompt_tokens: int = 0
+    dropped_tokens: int = 0
+    error: str | None = None  # why it is not sent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one distinct request: raw text, status (as in ``per_request``) and error."""
+
+    text: str
+    status: str
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,16 @@ def _as_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in {"1", "true", "yes", "on"}
     return bool(value)
+
+
+def _positive_int(name: str, value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0:
+        raise ValueError(f"model argument {name}={value!r}: give a positive whole number of tokens")
+    return number
 
 
 def parse_context(context: Any) -> list[dict[str, str]]:
@@ -160,6 +189,8 @@ class APIChatLM(LM):
         backoff_max: float = 60.0,
         prices: str | None = None,
         progress: bool = True,
+        max_context_tokens: int | None = None,
+        truncate: str = "left",
         **extra: Any,
     ) -> None:
         check_no_secrets({"model": model, "base_url": base_url, **extra})
@@ -178,6 +209,15 @@ class APIChatLM(LM):
         self.allow_credentialed = _as_bool(allow_credentialed)
         self.max_gen_toks = int(max_gen_toks)
         self.progress = _as_bool(progress)
+        self.truncate = str(truncate).strip().lower()
+        if self.truncate not in TRUNCATE_MODES:
+            raise ValueError(f"model argument truncate={truncate!r}: use truncate=left or truncate=fail")
+        self.max_context_tokens = (
+            _positive_int("max_context_tokens", max_context_tokens)
+            if max_context_tokens not in (None, "")
+            else context_window(self.model)
+        )
+        self.counter = counter_for(self.provider, self.model) if self.max_context_tokens else None
         self.policy = RetryPolicy(max_retries=int(max_retries), base=float(backoff_base), cap=float(backoff_max))
         self.price = price_for(self.model, load_prices(prices))
         budget = float(max_cost_usd) if max_cost_usd not in (None, "") else None
@@ -206,9 +246,17 @@ class APIChatLM(LM):
         """The exact request body sent to the provider (also the cache key material)."""
         raise NotImplementedError
 
-    def send(self, body: dict[str, Any]) -> Answer:
-        """One API call; SDK exceptions propagate to the retry layer."""
+    def send(self, body: dict[str, Any], gen: Generation) -> Answer:
+        """One API call for ``body`` (built from ``gen``); SDK exceptions propagate to the retry layer."""
         raise NotImplementedError
+
+    def output_limit(self, gen: Generation) -> int:
+        """Output tokens a request may use: its share of the context window and of the budget."""
+        return gen.max_tokens
+
+    def extra_info(self) -> dict[str, Any]:
+        """Provider facts added to ``config.meds_api`` in the results."""
+        return {}
 
     # --- lm-eval interface ------------------------------------------------------------------
 
@@ -239,6 +287,10 @@ class APIChatLM(LM):
                 "cache": str(self.cache.path),
                 "dry_run": self.dry_run,
                 "allow_credentialed": self.allow_credentialed,
+                "max_context_tokens": self.max_context_tokens,
+                "truncate": self.truncate,
+                "token_counter": self.counter.name if self.counter else None,
+                **self.extra_info(),
                 "usage": self.ledger.report(),
                 "dry_run_estimate": self.dry_run_estimate,
             }
@@ -252,12 +304,28 @@ class APIChatLM(LM):
         for request, task in zip(requests, tasks, strict=True):
             context, gen_kwargs = request.args[0], (request.args[1] if len(request.args) > 1 else {})
             gen = generation_settings(dict(gen_kwargs or {}), self.max_gen_toks)
-            body = self.build_body(parse_context(context), gen)
+            fit = fit_messages(
+                parse_context(context), self.counter, self.max_context_tokens, self.output_limit(gen), self.truncate
+            )
+            body = self.build_body(fit.messages, gen)
             doc_id = request.metadata[1] if len(getattr(request, "metadata", None) or ()) > 1 else None
-            prepared.append(Prepared(task, doc_id, request_key(self.provider, self.base_url, body), body, gen))
+            key = request_key(self.provider, self.base_url, body)
+            prepared.append(Prepared(task, doc_id, key, body, gen, fit.prompt_tokens, fit.dropped_tokens, fit.error))
+        unique: dict[str, Prepared] = {}
+        for item in prepared:
+            unique.setdefault(item.key, item)  # identical requests are sent once
+        for item in unique.values():
+            if item.dropped_tokens:
+                self.ledger.record_truncation(item.task, item.doc_id, item.prompt_tokens, item.dropped_tokens)
         if self.dry_run:
-            return self._dry_run(prepared)
-        return self._run(prepared, disable_tqdm)
+            outcomes = self._dry_run(unique)
+        else:
+            for item in prepared:
+                self.ledger.count_request(item.task)
+            outcomes = self._run(unique, disable_tqdm)
+        for request, item in zip(requests, prepared, strict=True):
+            _annotate(request, item, outcomes[item.key])
+        return [trim_at_stops(outcomes[item.key].text, item.gen.stop) for item in prepared]
 
     # --- internals --------------------------------------------------------------------------
 
@@ -272,83 +340,86 @@ class APIChatLM(LM):
         return sum(estimate_tokens(t) + 4 for t in texts if isinstance(t, str) and t)
 
     def _worst_case_usd(self, body: dict[str, Any], gen: Generation) -> float:
-        return self.price.cost(self._input_estimate(body), gen.max_tokens) if self.price else 0.0
+        return self.price.cost(self._input_estimate(body), self.output_limit(gen)) if self.price else 0.0
 
-    def _dry_run(self, prepared: list[Prepared]) -> list[str]:
+    def _dry_run(self, unique: dict[str, Prepared]) -> dict[str, Outcome]:
         per_task: dict[str, dict[str, float]] = {}
-        for item in {p.key: p for p in prepared}.values():
-            row = per_task.setdefault(
-                item.task, {"requests": 0, "cached": 0, "input_tokens": 0, "max_output_tokens": 0}
-            )
+        for item in unique.values():
+            row = per_task.setdefault(item.task, dict.fromkeys(DRY_RUN_COUNTS, 0))
+            row["truncated"] += bool(item.dropped_tokens)
+            if item.error is not None:
+                row["not_sendable"] += 1
+                continue
             if self.cache.get(item.key) is not None:
                 row["cached"] += 1
                 continue
             row["requests"] += 1
             row["input_tokens"] += self._input_estimate(item.body)
-            row["max_output_tokens"] += item.gen.max_tokens
+            row["max_output_tokens"] += self.output_limit(item.gen)
         for row in per_task.values():
             row["max_cost_usd"] = (
                 round(self.price.cost(int(row["input_tokens"]), int(row["max_output_tokens"])), 6) if self.price else 0
             )
-        total = {
-            k: sum(r[k] for r in per_task.values())
-            for k in ("requests", "cached", "input_tokens", "max_output_tokens", "max_cost_usd")
-        }
+        total = {k: sum(r[k] for r in per_task.values()) for k in (*DRY_RUN_COUNTS, "max_cost_usd")}
         self.dry_run_estimate = {"total": total, "per_task": per_task, "priced": self.price is not None}
         print(
             f"[{self.provider}:{self.model}] dry run, nothing sent: {total['requests']} requests to send "
-            f"({total['cached']} already cached), ~{total['input_tokens']} input tokens, "
+            f"({total['cached']} already cached, {total['truncated']} prompts cut to fit the context window, "
+            f"{total['not_sendable']} too long to send), ~{total['input_tokens']} input tokens, "
             f"<= {total['max_output_tokens']} output tokens, <= ${total['max_cost_usd']:.4f}",
             file=sys.stderr,
         )
-        return [""] * len(prepared)
+        return {key: Outcome("", "dry_run", item.error) for key, item in unique.items()}
 
     def _client_once(self) -> Any:
         if self._client is None:
             self._client = self.make_client()
         return self._client
 
-    def _answer(self, item: Prepared, stop: threading.Event) -> tuple[str, str]:
-        """(raw text, status) with status one of ``cached``, ``done``, ``failed``, ``skipped``."""
+    def _answer(self, item: Prepared, stop: threading.Event) -> Outcome:
+        """The outcome of one distinct request; status ``cached``, ``done``, ``failed`` or ``skipped_budget``."""
         task, key, body = item.task, item.key, item.body
+        if item.error is not None:
+            self.ledger.record_failure(task, item.doc_id, item.error)
+            log.warning("%s request not sent (%s): %s", self.provider, task, item.error)
+            return Outcome("", "failed", item.error)
         cached = self.cache.get(key)
         if cached is not None:
             self.ledger.record_answer(task, item.doc_id, cached.input_tokens, cached.output_tokens, cached=True)
-            return cached.text, "cached"
+            return Outcome(cached.text, "cached")
         if stop.is_set():
             self.ledger.record_failure(task, item.doc_id, "not sent: budget reached", budget=True)
-            return "", "skipped"
+            return Outcome("", "skipped_budget", "not sent: budget reached")
         worst = self._worst_case_usd(body, item.gen)
         if not self.ledger.reserve(worst):
             stop.set()
             self.ledger.record_failure(task, item.doc_id, "not sent: max_cost_usd reached", budget=True)
-            return "", "skipped"
+            return Outcome("", "skipped_budget", "not sent: max_cost_usd reached")
         try:
             answer = call_with_retries(
-                lambda: self.send(body), self.policy, stop, on_retry=lambda _msg: self.ledger.record_retry(task)
+                lambda: self.send(body, item.gen),
+                self.policy,
+                stop,
+                on_retry=lambda _msg: self.ledger.record_retry(task),
             )
         except (RequestFailed, Stopped) as err:
             message = redact(str(err), [self._api_key])
             self.ledger.record_failure(task, item.doc_id, message)
             log.warning("%s request failed (%s): %s", self.provider, task, message)
-            return "", "failed"
+            return Outcome("", "failed", message)
         finally:
             self.ledger.release(worst)
         self.cache.put(
             key, self.provider, self.model, CachedAnswer(answer.text, answer.input_tokens, answer.output_tokens)
         )
         self.ledger.record_answer(task, item.doc_id, answer.input_tokens, answer.output_tokens, cached=False)
-        return answer.text, "done"
+        return Outcome(answer.text, "done")
 
-    def _run(self, prepared: list[Prepared], disable_tqdm: bool) -> list[str]:
-        unique: dict[str, Prepared] = {}
-        for item in prepared:
-            unique.setdefault(item.key, item)  # identical requests are sent once
-            self.ledger.count_request(item.task)
-        if any(self.cache.get(key) is None for key in unique):
+    def _run(self, unique: dict[str, Prepared], disable_tqdm: bool) -> dict[str, Outcome]:
+        if any(item.error is None and self.cache.get(key) is None for key, item in unique.items()):
             self._client_once()  # built once, before the workers start
-        raw: dict[str, str] = {}
-        counts = {"done": 0, "failed": 0, "cached": 0, "skipped": 0}
+        outcomes: dict[str, Outcome] = {}
+        counts = {"done": 0, "failed": 0, "cached": 0, "skipped_budget": 0}
         stop = threading.Event()
         bar = tqdm(
             total=len(unique),
@@ -358,17 +429,16 @@ class APIChatLM(LM):
         )
         pool = ThreadPoolExecutor(max_workers=self.num_concurrent, thread_name_prefix=f"meds-{self.provider}")
         try:
-            futures: dict[Future[tuple[str, str]], str] = {
+            futures: dict[Future[Outcome], str] = {
                 pool.submit(self._answer, item, stop): key for key, item in unique.items()
             }
             for future in as_completed(futures):
-                text, status = future.result()
-                raw[futures[future]] = text
-                counts[status] += 1
+                outcome = outcomes[futures[future]] = future.result()
+                counts[outcome.status] += 1
                 bar.update(1)
                 bar.set_postfix_str(
                     f"done={counts['done']} failed={counts['failed']} cached={counts['cached']} "
-                    f"skipped={counts['skipped']} ${self.ledger.spent:.4f}",
+                    f"skipped={counts['skipped_budget']} ${self.ledger.spent:.4f}",
                     refresh=False,
                 )
         except BaseException:
@@ -379,7 +449,7 @@ class APIChatLM(LM):
             bar.close()
             self._summarise()
         pool.shutdown(wait=True)
-        return [trim_at_stops(raw.get(item.key, ""), item.gen.stop) for item in prepared]
+        return outcomes
 
     def _summarise(self) -> None:
         total = self.ledger.total()
@@ -389,7 +459,8 @@ class APIChatLM(LM):
         self._reported_failed, self._reported_skipped = total.failed, total.skipped_budget
         line = (
             f"[{self.provider}:{self.model}] done={total.sent} cached={total.cached} failed={total.failed} "
-            f"skipped_budget={total.skipped_budget} retries={total.retries} input_tokens={total.input_tokens} "
+            f"skipped_budget={total.skipped_budget} truncated={total.truncated} retries={total.retries} "
+            f"input_tokens={total.input_tokens} "
             f"output_tokens={total.output_tokens} cost=${total.cost_usd:.4f}"
         )
         if self.price is None:
@@ -397,3 +468,15 @@ class APIChatLM(LM):
         if total.failed or total.skipped_budget:
             line += f"; {total.failed + total.skipped_budget} unanswered: rerun the same command to send only those"
         print(line, file=sys.stderr)
+
+
+def _annotate(request: Any, item: Prepared, outcome: Outcome) -> None:
+    """Add ``meds_api`` (status, error, cut tokens) to the request's gen_kwargs, which lm-eval logs per sample."""
+    info: dict[str, Any] = {"status": outcome.status}
+    if outcome.error:
+        info["error"] = outcome.error
+    if item.dropped_tokens:
+        info["truncated"] = {"prompt_tokens": item.prompt_tokens, "dropped_tokens": item.dropped_tokens}
+    context, *rest = request.args
+    gen_kwargs = dict(rest[0]) if rest and isinstance(rest[0], dict) else {}
+    request.arguments = (context, {**gen_kwargs, "meds_api": info}, *rest[1:])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -41,12 +42,16 @@ def load_prices(override: str | Path | None = None) -> dict[str, Price]:
     return {name: Price(float(p["input"]), float(p["output"])) for name, p in raw.items() if isinstance(p, dict)}
 
 
+def longest_prefix(model: str, names: Iterable[str]) -> str | None:
+    """The entry of ``names`` equal to ``model``, else the longest one ``model`` starts with; None if none."""
+    matches = [name for name in names if model.startswith(name)]
+    return max(matches, key=len) if matches else None
+
+
 def price_for(model: str, prices: dict[str, Price]) -> Price | None:
     """Price of ``model`` by exact name, else by the longest matching prefix; None if unknown."""
-    if model in prices:
-        return prices[model]
-    matches = [name for name in prices if model.startswith(name)]
-    return prices[max(matches, key=len)] if matches else None
+    name = longest_prefix(model, prices)
+    return prices[name] if name is not None else None
 
 
 def estimate_tokens(text: str) -> int:
@@ -64,6 +69,7 @@ class Usage:
     cached: int = 0
     failed: int = 0
     skipped_budget: int = 0
+    truncated: int = 0
     retries: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -89,6 +95,7 @@ class Ledger:
     max_cost_usd: float | None = None
     tasks: dict[str, Usage] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    truncations: list[dict[str, Any]] = field(default_factory=list)
     per_request: list[list[Any]] = field(default_factory=list)  # [task, doc_id, status, in, out, usd]
     _reserved: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -128,6 +135,14 @@ class Ledger:
             usage.cost_usd += cost
             self.per_request.append([task, doc_id, "done", input_tokens, output_tokens, round(cost, 8)])
 
+    def record_truncation(self, task: str, doc_id: Any, prompt_tokens: int, dropped_tokens: int) -> None:
+        """One distinct request whose prompt was cut on the left to fit the context window."""
+        with self._lock:
+            self._task(task).truncated += 1
+            self.truncations.append(
+                {"task": task, "doc_id": doc_id, "prompt_tokens": prompt_tokens, "dropped_tokens": dropped_tokens}
+            )
+
     def record_retry(self, task: str) -> None:
         with self._lock:
             self._task(task).retries += 1
@@ -154,7 +169,8 @@ class Ledger:
             return out
 
     def report(self) -> dict[str, Any]:
-        """JSON-ready usage: totals, per task, per request, price used and the first failure messages."""
+        """JSON-ready usage: totals, per task, per request, price used, the first failure messages and the
+        first truncated prompts."""
         total = self.total()
         with self._lock:
             return {
@@ -163,6 +179,7 @@ class Ledger:
                 "price_usd_per_mtok": asdict(self.price) if self.price else None,
                 "max_cost_usd": self.max_cost_usd,
                 "failures": self.failures[:50],
+                "truncations": self.truncations[:50],
                 "per_request_columns": ["task", "doc_id", "status", "input_tokens", "output_tokens", "cost_usd"],
                 "per_request": list(self.per_request),
             }

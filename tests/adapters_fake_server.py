@@ -7,8 +7,19 @@ and injects faults: for a request whose key is in ``fault_plan``, attempt ``n`` 
 request in N (chosen by hash, so every run of the same prompts sees the same faults).
 
 Faults: ``429`` (with Retry-After), ``408``, ``409``, ``500``, ``503``, ``529`` (Anthropic
-overloaded), ``400`` (permanent), ``timeout`` (sleep past the client's timeout), ``malformed``
+overloaded), ``400`` (permanent), ``timeout`` (no answer until the client gives up and closes the
+connection, at most ``hang_seconds``), ``malformed``
 (200 with a body that is not JSON), ``drop`` (close the connection without an answer).
+
+Model behaviour: ``unsupported`` maps a model name to the request parameters it rejects with
+OpenAI's 400 ``unsupported_parameter`` error (as reasoning models reject ``max_tokens``);
+``context_window`` rejects, as the providers do, a prompt (counted as 4 JSON characters per token)
+whose output limit does not fit; ``reasoning_used`` hidden tokens are spent first by a request
+with ``max_completion_tokens``, which answers nothing (``finish_reason=length``) when they do not fit.
+
+Holding: with ``hold_after=N`` the first N requests to arrive are served and every later one waits
+until ``release`` is set; :meth:`wait_for` blocks until the counters reach a state, so a test can act
+after exactly N answers without sleeping.
 """
 
 from __future__ import annotations
@@ -55,8 +66,12 @@ class FakeLLMServer:
         fault_every: int = 0,
         plans: tuple[tuple[str, ...], ...] = DEFAULT_PLANS,
         retry_after: str = "0.05",
-        hang_seconds: float = 1.5,
+        hang_seconds: float = 60.0,
         answer: Callable[[dict[str, Any]], str] = default_answer,
+        unsupported: dict[str, frozenset[str]] | None = None,
+        context_window: int | None = None,
+        reasoning_used: int = 0,
+        hold_after: int | None = None,
     ) -> None:
         self.latency = latency
         self.fault_every = fault_every
@@ -64,6 +79,13 @@ class FakeLLMServer:
         self.retry_after = retry_after
         self.hang_seconds = hang_seconds
         self.answer = answer
+        self.unsupported = unsupported or {}
+        self.context_window = context_window
+        self.reasoning_used = reasoning_used
+        self.hold_after = hold_after
+        self.release = threading.Event()
+        self.arrived = 0
+        self.held = 0
         self.fault_plan: dict[str, list[str]] = {}
         self.attempts: Counter[str] = Counter()
         self.answered: Counter[str] = Counter()
@@ -71,6 +93,7 @@ class FakeLLMServer:
         self.headers: list[dict[str, str]] = []
         self.events: list[tuple[float, str, str]] = []  # (time, key, outcome)
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)  # notified when ``answered`` or ``held`` grow
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -92,8 +115,16 @@ class FakeLLMServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release.set()
         self._httpd.shutdown()
         self._httpd.server_close()
+
+    def wait_for(self, predicate: Callable[[FakeLLMServer], bool], timeout: float = 120.0) -> None:
+        """Block until ``predicate(self)`` holds (checked whenever a request is answered or held); the
+        timeout only turns a hang into a failure."""
+        with self.changed:
+            if not self.changed.wait_for(lambda: predicate(self), timeout=timeout):
+                raise AssertionError(f"fake server never reached the state: answered={self.answered} held={self.held}")
 
     def reset_counts(self) -> None:
         with self.lock:
@@ -102,6 +133,7 @@ class FakeLLMServer:
             self.bodies.clear()
             self.headers.clear()
             self.events.clear()
+            self.arrived = self.held = 0
 
     def _fault_for(self, key: str, attempt: int) -> str | None:
         plan = self.fault_plan.get(key)
@@ -140,6 +172,13 @@ class FakeLLMServer:
                     server.headers.append({k.lower(): v for k, v in self.headers.items()})
                     fault = server._fault_for(key, attempt)
                     server.events.append((time.monotonic(), key, fault or "ok"))
+                    hold = server.hold_after is not None and server.arrived >= server.hold_after
+                    server.arrived += 1
+                    if hold:
+                        server.held += 1
+                        server.changed.notify_all()
+                if hold:
+                    server.release.wait()
                 if server.latency:
                     time.sleep(server.latency)
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -151,11 +190,19 @@ class FakeLLMServer:
                     self.connection.shutdown(2)
                     return
                 if fault == "timeout":
-                    time.sleep(server.hang_seconds)
+                    # Wait for the client's timeout to close the connection (recv then returns b""), so the
+                    # fault does not depend on how fast either side runs.
+                    self.connection.settimeout(server.hang_seconds)
+                    with contextlib.suppress(OSError):
+                        self.connection.recv(1)
                     self.close_connection = True
                     return
                 if fault == "malformed":
                     self._send(200, b'{"id": "x", "choices": [ {"mess')
+                    return
+                refusal = server._refusal(body, anthropic)
+                if refusal is not None:
+                    self._send(400, json.dumps(refusal).encode())
                     return
                 if fault is not None:
                     status = int(fault)
@@ -171,10 +218,13 @@ class FakeLLMServer:
                     self._send(status, json.dumps(error).encode(), headers)
                     return
                 text = server.answer(body)
-                prompt_tokens = max(
-                    1, len(json.dumps(body.get("messages", ""))) // 4 + len(body.get("system", "")) // 4
-                )
+                prompt_tokens = _prompt_tokens(body)
                 completion_tokens = max(1, len(text.split()))
+                finish_reason = "stop"
+                if "max_completion_tokens" in body:
+                    completion_tokens += server.reasoning_used
+                    if body["max_completion_tokens"] <= server.reasoning_used:
+                        text, completion_tokens, finish_reason = "", body["max_completion_tokens"], "length"
                 if anthropic:
                     half = len(text) // 2
                     payload = {
@@ -194,7 +244,11 @@ class FakeLLMServer:
                         "created": int(time.time()),
                         "model": body.get("model"),
                         "choices": [
-                            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": text},
+                                "finish_reason": finish_reason,
+                            }
                         ],
                         "usage": {
                             "prompt_tokens": prompt_tokens,
@@ -205,19 +259,58 @@ class FakeLLMServer:
                 self._send(200, json.dumps(payload).encode())
                 with server.lock:
                     server.answered[key] += 1
+                    server.changed.notify_all()
 
         return Handler
 
+    def _refusal(self, body: dict[str, Any], anthropic: bool) -> dict[str, Any] | None:
+        """The 400 error body for an unsupported parameter or a prompt too long for the window, or None."""
+        rejected = sorted(self.unsupported.get(str(body.get("model")), frozenset()) & set(body))
+        if rejected and not anthropic:
+            param = rejected[0]
+            message = f"Unsupported parameter: '{param}' is not supported with this model."
+            if param == "max_tokens":
+                message += " Use 'max_completion_tokens' instead."
+            error = {"message": message, "type": "invalid_request_error", "param": param}
+            return {"error": {**error, "code": "unsupported_parameter"}}
+        limit = body.get("max_completion_tokens", body.get("max_tokens", 0))
+        prompt = _prompt_tokens(body)
+        if self.context_window is None or prompt + limit <= self.context_window:
+            return None
+        if anthropic:
+            message = f"prompt is too long: {prompt + limit} tokens > {self.context_window} maximum"
+            return {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+        message = (
+            f"This model's maximum context length is {self.context_window} tokens. However, you requested "
+            f"{prompt + limit} tokens ({prompt} in the messages, {limit} in the completion)."
+        )
+        error = {"message": message, "type": "invalid_request_error", "param": "messages"}
+        return {"error": {**error, "code": "context_length_exceeded"}}
 
-def make_instances(task: str, n: int, *, chat: bool = True, start: int = 0, max_gen_toks: int = 32) -> list[Any]:
-    """``n`` lm-eval generate_until instances of ``task`` (chat-template JSON contexts when ``chat``)."""
+
+def _prompt_tokens(body: dict[str, Any]) -> int:
+    return max(1, len(json.dumps(body.get("messages", ""))) // 4 + len(body.get("system", "")) // 4)
+
+
+def make_instances(
+    task: str,
+    n: int,
+    *,
+    chat: bool = True,
+    start: int = 0,
+    max_gen_toks: int = 32,
+    system: str | None = None,
+    query: str | None = None,
+) -> list[Any]:
+    """``n`` lm-eval generate_until instances of ``task`` (chat-template JSON contexts when ``chat``);
+    ``system`` and ``query`` replace the default message texts ({i} in ``query`` is the instance number)."""
     from lm_eval.api.instance import Instance
 
     out = []
     for i in range(start, start + n):
         messages = [
-            {"role": "system", "content": f"Cases and definition for {task}."},
-            {"role": "user", "content": f"Input:\nquestion {i}\nOutput:"},
+            {"role": "system", "content": f"Cases and definition for {task}." if system is None else system},
+            {"role": "user", "content": f"Input:\nquestion {i}\nOutput:" if query is None else query.format(i=i)},
         ]
         context = json.dumps(messages) if chat else f"Definition.\nInput:\nquestion {i}\nOutput:\n"
         gen = {"until": ["\nInput:", "\n\n"], "max_gen_toks": max_gen_toks, "do_sample": False}

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import os
+import queue
 import signal
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 from pathlib import Path
 
 import pytest
 from adapters_fake_server import FakeLLMServer, make_instances, prompt_key
 
 import meds_bench_adapters as adapters
+from meds_bench_adapters import base
 
 OPENAI_KEY = "sk-test-openai-KEYSTRING-0123456789"
 ANTHROPIC_KEY = "sk-ant-test-KEYSTRING-0123456789"
@@ -21,7 +22,9 @@ PROVIDERS = [
     (adapters.OpenAIChatLM, "gpt-4o", "openai_url"),
     (adapters.AnthropicMessagesLM, "claude-3-5-sonnet-20241022", "anthropic_url"),
 ]
-FAST = {"timeout": 0.5, "backoff_base": 0.01, "backoff_max": 0.05, "max_retries": 5, "progress": False}
+# The client timeout is only ever reached by the injected "timeout" fault: far above a loaded machine's
+# answer time, so that a slow answer is never taken for a fault.
+FAST = {"timeout": 3.0, "backoff_base": 0.01, "backoff_max": 0.05, "max_retries": 5, "progress": False}
 
 
 @pytest.fixture(autouse=True)
@@ -32,11 +35,12 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
     monkeypatch.delenv("MEDS_BENCH_PRICES", raising=False)
+    monkeypatch.setitem(sys.modules, "tiktoken", None)  # the token counts below are the estimate's, installed or not
 
 
 @pytest.fixture
 def server():
-    with FakeLLMServer(fault_every=2, hang_seconds=0.8) as srv:
+    with FakeLLMServer(fault_every=2) as srv:
         yield srv
 
 
@@ -100,14 +104,34 @@ def test_cache_never_mixes_providers_or_models(server, tmp_path) -> None:
     assert sum(server.attempts.values()) == 9
 
 
-def test_retry_after_is_honoured(tmp_path) -> None:
-    with FakeLLMServer(retry_after="1") as srv:
+class _RecordedWaits:
+    """Stands in for a run's stop event inside the retry loop: records each wait instead of sleeping it."""
+
+    def __init__(self, stop: threading.Event, waits: list[float]) -> None:
+        self._stop, self._waits = stop, waits
+
+    def wait(self, seconds: float) -> bool:
+        self._waits.append(seconds)
+        return self._stop.is_set()
+
+
+@pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
+def test_retry_after_is_honoured(tmp_path, monkeypatch, cls, model, url_attr) -> None:
+    waits: list[float] = []
+    real = base.call_with_retries
+
+    def recording(fn, policy, stop, on_retry):
+        return real(fn, policy, _RecordedWaits(stop, waits), on_retry)
+
+    monkeypatch.setattr(base, "call_with_retries", recording)
+    with FakeLLMServer(retry_after="7") as srv:
         requests = make_instances("meds_bench_mcqa_medqa_en", 1)
-        lm = _lm(adapters.OpenAIChatLM, "gpt-4o", srv, "openai_url", tmp_path, backoff_base=0.001)
+        lm = _lm(cls, model, srv, url_attr, tmp_path, backoff_base=0.001)
         srv.fault_plan[prompt_key(lm.build_body(*_body_args(requests[0])))] = ["429", "429"]
         assert lm.generate_until(requests)[0].startswith("The right answer")
-        times = [t for t, _k, _o in srv.events]
-        assert len(times) == 3 and times[1] - times[0] >= 0.95 and times[2] - times[1] >= 0.95
+        assert [o for _t, _k, o in srv.events] == ["429", "429", "ok"]
+        # the server's 7 s, plus at most a tenth of backoff_base to spread simultaneous retries
+        assert len(waits) == 2 and all(7.0 <= w <= 7.0001 for w in waits)
 
 
 def test_permanent_error_fails_fast_run_goes_on_and_rerun_sends_only_failures(server, tmp_path) -> None:
@@ -157,7 +181,9 @@ def test_budget_stops_sending_cleanly(server, tmp_path, capsys) -> None:
     out = lm.generate_until(make_instances("meds_bench_mcqa_medqa_en", 20))
     usage = lm.get_model_info()["meds_api"]["usage"]["total"]
     assert usage["cost_usd"] <= 100
-    assert usage["sent"] == sum(server.answered.values()) and 2 <= usage["sent"] < 20
+    # Each answer costs $11 (11 words, see default_answer) and each reservation $32 (+ a few input tokens):
+    # the k-th request (from 0) is sent while 11k + 32 <= 100, so k = 0..6.
+    assert usage["sent"] == sum(server.answered.values()) == 7
     assert usage["skipped_budget"] == 20 - usage["sent"] and out.count("") == usage["skipped_budget"]
     assert "skipped_budget=" in capsys.readouterr().err
 
@@ -170,7 +196,10 @@ def test_dry_run_makes_no_call_and_estimates(server, tmp_path) -> None:
     assert out == [""] * 35 and sum(server.attempts.values()) == 0
     estimate = lm.get_model_info()["meds_api"]["dry_run_estimate"]
     assert estimate["total"]["requests"] == 35 and estimate["total"]["max_output_tokens"] == 35 * 32
-    assert estimate["total"]["max_cost_usd"] > 0 and estimate["per_task"]["meds_bench_ner_bc4chem"]["requests"] == 5
+    assert estimate["per_task"]["meds_bench_ner_bc4chem"]["requests"] == 5
+    # ceil(chars / 4) + 4 per message: MCQA system 50 chars -> 17, user 25 -> 11; NER system 48 -> 16, user -> 11
+    assert estimate["total"]["input_tokens"] == 30 * (17 + 11) + 5 * (16 + 11) == 975
+    assert estimate["total"]["max_cost_usd"] == pytest.approx((975 * 30 + 35 * 32 * 60) / 1e6)  # gpt-4: $30/$60
 
 
 @pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
@@ -197,36 +226,173 @@ CHILD = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from adapters_fake_server import make_instances
     import meds_bench_adapters as a
-    lm = a.OpenAIChatLM(model="gpt-4o", base_url={url!r}, cache_dir={cache!r}, num_concurrent=2, timeout=5,
-                        progress=False)
+    lm = a.OpenAIChatLM(model="gpt-4o", base_url={url!r}, cache_dir={cache!r}, num_concurrent={concurrency},
+                        timeout=600, progress=False)
     lm.generate_until(make_instances("meds_bench_mcqa_medqa_en", {n}))
     """
 )
 
 
+def _line_starting(stream, prefix: str, timeout: float = 120.0) -> str:
+    """The first line of ``stream`` that starts with ``prefix``; the rest is drained so the writer never blocks."""
+    found: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in stream:
+            if line.startswith(prefix):
+                found.put(line)
+        found.put("")
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        return found.get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError(f"no line starting with {prefix!r} within {timeout} s") from None
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_midway_rerun_repeats_no_answered_request(tmp_path, sig) -> None:
-    n = 60
-    with FakeLLMServer(latency=0.05) as srv:
-        script = CHILD.format(tests=str(Path(__file__).parent), url=srv.openai_url, cache=str(tmp_path), n=n)
-        child = subprocess.Popen([sys.executable, "-c", script], env={**os.environ}, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while sum(srv.answered.values()) < n // 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        child.send_signal(sig)
-        child.wait(timeout=30)
-        first = dict(srv.answered)
-        assert n // 2 <= len(first) < n
-        cache = adapters.cache.ResponseCache(tmp_path)
-        lm = _lm(adapters.OpenAIChatLM, "gpt-4o", srv, "openai_url", tmp_path)
-        stored = len(cache)
-        if sig == signal.SIGINT:  # Ctrl-C: in-flight answers are still received and committed
-            assert stored >= len(first) and len(srv.answered) < n
-        assert stored >= len(first) - 2  # SIGKILL: at most the in-flight answers were not yet committed
+    """The signal comes after exactly 30 answers, while the server holds the child's 2 next requests, so
+    what was answered, committed and resent is the same under any load."""
+    n, before_signal, concurrency = 60, 30, 2
+    with FakeLLMServer(hold_after=before_signal) as srv:
+        script = CHILD.format(
+            tests=str(Path(__file__).parent), url=srv.openai_url, cache=str(tmp_path), n=n, concurrency=concurrency
+        )
+        child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+        try:
+            srv.wait_for(lambda s: sum(s.answered.values()) == before_signal and s.held == concurrency)
+            child.send_signal(sig)
+            if sig == signal.SIGINT:
+                # Ctrl-C: the run stops sending and prints its summary before the held requests are answered.
+                summary = _line_starting(child.stderr, "[openai:gpt-4o] ")
+                assert f" done={before_signal} cached=0 failed=0 skipped_budget=0 " in summary
+            srv.release.set()  # after Ctrl-C the 2 in-flight answers still arrive and are committed
+            assert child.wait(timeout=120) == -sig
+        finally:
+            if child.poll() is None:
+                child.kill()
+        answered_to_child = set(srv.answered) if sig == signal.SIGINT else None
+        stored = len(adapters.cache.ResponseCache(tmp_path))
+        assert stored == before_signal + (concurrency if sig == signal.SIGINT else 0)
+        if answered_to_child is not None:
+            assert len(answered_to_child) == stored
         srv.reset_counts()
+        srv.hold_after = None
+        lm = _lm(adapters.OpenAIChatLM, "gpt-4o", srv, "openai_url", tmp_path, timeout=60)
         out = lm.generate_until(make_instances("meds_bench_mcqa_medqa_en", n))
         assert all(out)
         assert sum(srv.attempts.values()) == n - stored  # nothing stored was asked again
-        assert len(set(srv.answered) & set(first)) <= len(first) - stored
+        if answered_to_child is not None:
+            assert not set(srv.answered) & answered_to_child
         usage = lm.get_model_info()["meds_api"]["usage"]["total"]
         assert usage["cached"] == stored and usage["sent"] == n - stored
+
+
+LONG_CASES = "a" * 1500 + "x" * 1500  # 1000 tokens by the high estimate, ~750 by the fake server's count
+QUERY = "{i}" + "y" * 27  # 10 tokens: a digit is one, a letter a third
+
+
+@pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
+def test_over_long_prompt_is_cut_on_the_left_to_the_window(tmp_path, capsys, cls, model, url_attr) -> None:
+    with FakeLLMServer(context_window=200) as srv:
+        requests = make_instances("meds_bench_mcqa_medqa_en", 2, system=LONG_CASES, query=QUERY)
+        lm = _lm(cls, model, srv, url_attr, tmp_path, max_context_tokens=200)
+        out = lm.generate_until(requests)
+        assert all(o.startswith("The right answer is A: ") for o in out)  # the server accepted both
+        # 1000 + 10 + 16 overhead = 1026 tokens into 200 - 32 output: 858 go, the system message keeps 142
+        kept = "x" * (142 * 3)
+        for body, i in zip(sorted(srv.bodies, key=lambda b: b["messages"][-1]["content"]), range(2), strict=True):
+            system = body["system"] if "system" in body else body["messages"][0]["content"]
+            assert system == kept and body["messages"][-1]["content"] == QUERY.format(i=i)  # the query survives
+        meds_api = [r.args[1]["meds_api"] for r in requests]
+        assert meds_api == [{"status": "done", "truncated": {"prompt_tokens": 1026, "dropped_tokens": 858}}] * 2
+        usage = lm.get_model_info()["meds_api"]["usage"]
+        assert usage["total"]["truncated"] == 2 and usage["total"]["failed"] == 0
+        assert usage["truncations"][0] == {
+            "task": "meds_bench_mcqa_medqa_en",
+            "doc_id": 0,
+            "prompt_tokens": 1026,
+            "dropped_tokens": 858,
+        }
+        assert " truncated=2 " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
+def test_over_long_prompt_fails_with_a_recorded_reason(tmp_path, capsys, cls, model, url_attr) -> None:
+    with FakeLLMServer(context_window=200) as srv:
+        # truncate=fail: nothing is sent, the reason is recorded
+        requests = make_instances("meds_bench_mcqa_medqa_en", 1, system=LONG_CASES, query=QUERY)
+        lm = _lm(cls, model, srv, url_attr, tmp_path / "a", max_context_tokens=200, truncate="fail")
+        assert lm.generate_until(requests) == [""] and srv.bodies == []
+        reason = (
+            "prompt of 1026 tokens (estimate) + 32 output tokens > max_context_tokens=200; "
+            "not sent (truncate=fail): pass truncate=left to cut it"
+        )
+        assert requests[0].args[1]["meds_api"] == {"status": "failed", "error": reason}
+        assert lm.get_model_info()["meds_api"]["usage"]["failures"][0]["error"] == reason
+        assert "failed=1" in capsys.readouterr().err
+        # an unknown window: the server's own refusal is the recorded reason
+        requests = make_instances("meds_bench_mcqa_medqa_en", 1, system=LONG_CASES, query=QUERY)
+        lm = _lm(cls, "my-model", srv, url_attr, tmp_path / "b")
+        assert lm.max_context_tokens is None and lm.generate_until(requests) == [""] and len(srv.bodies) == 1
+        error = requests[0].args[1]["meds_api"]["error"]
+        refusal = "maximum context length is 200" if cls is adapters.OpenAIChatLM else "prompt is too long"
+        assert error.startswith("HTTP 400") and refusal in error
+
+
+def _reasoning_server(**kw) -> FakeLLMServer:
+    reasoning = frozenset({"max_tokens", "temperature", "top_p", "stop"})
+    return FakeLLMServer(
+        unsupported={"o3-mini": reasoning, "azure-o3": reasoning, "o3-proxy": frozenset({"max_completion_tokens"})},
+        **kw,
+    )
+
+
+def test_reasoning_model_by_name_gets_max_completion_tokens_and_no_sampling(tmp_path) -> None:
+    with _reasoning_server(reasoning_used=100) as srv:
+        lm = _lm(adapters.OpenAIChatLM, "o3-mini", srv, "openai_url", tmp_path, reasoning_tokens=500)
+        out = lm.generate_until(make_instances("meds_bench_mcqa_medqa_en", 3))
+        assert all(o.startswith("The right answer is A: ") and "\n" not in o for o in out)  # stops applied here
+        assert len(srv.bodies) == 3 and all(
+            set(b) == {"model", "messages", "max_completion_tokens"} for b in srv.bodies
+        )
+        assert {b["max_completion_tokens"] for b in srv.bodies} == {32 + 500}
+        info = lm.get_model_info()["meds_api"]
+        assert (info["request_form"], info["reasoning_tokens"]) == ("max_completion_tokens", 500)
+        assert info["usage"]["total"]["output_tokens"] == 3 * (100 + 11)  # reasoning tokens are billed output
+
+
+@pytest.mark.parametrize(
+    ("model", "first", "then"),
+    [("azure-o3", "max_tokens", "max_completion_tokens"), ("o3-proxy", "max_completion_tokens", "max_tokens")],
+)
+def test_server_rejecting_a_parameter_switches_the_form_once_for_the_run(tmp_path, model, first, then) -> None:
+    with _reasoning_server() as srv:
+        requests = make_instances("meds_bench_mcqa_medqa_en", 6)
+        settings = {"num_concurrent": 1, "reasoning_tokens": 64}
+        lm = _lm(adapters.OpenAIChatLM, model, srv, "openai_url", tmp_path, **settings)
+        out = lm.generate_until(requests)
+        assert all(out) and [r.args[1]["meds_api"]["status"] for r in requests] == ["done"] * 6
+        # one rejected request, resent at once in the other form, which every later request uses
+        assert len(srv.bodies) == 7 and first in srv.bodies[0] and all(then in b for b in srv.bodies[1:])
+        assert {b.get("max_completion_tokens", b.get("max_tokens")) for b in srv.bodies[1:]} == {
+            32 + 64 if then == "max_completion_tokens" else 32
+        }
+        usage = lm.get_model_info()["meds_api"]
+        assert usage["request_form"] == then and usage["usage"]["total"]["retries"] == 0
+        srv.reset_counts()  # the cache keys do not depend on what was learned: a rerun sends nothing
+        again = _lm(adapters.OpenAIChatLM, model, srv, "openai_url", tmp_path, **settings)
+        assert again.generate_until(requests) == out
+        assert srv.bodies == []
+
+
+def test_reasoning_that_uses_the_whole_limit_is_a_recorded_failure(tmp_path) -> None:
+    with _reasoning_server(reasoning_used=100) as srv:
+        requests = make_instances("meds_bench_mcqa_medqa_en", 1)
+        lm = _lm(adapters.OpenAIChatLM, "o3-mini", srv, "openai_url", tmp_path, reasoning_tokens=50)
+        assert lm.generate_until(requests) == [""] and len(srv.bodies) == 1  # permanent: not retried
+        error = requests[0].args[1]["meds_api"]["error"]
+        assert "output limit of 82 tokens was used up; raise reasoning_tokens" in error
+        bigger = _lm(adapters.OpenAIChatLM, "o3-mini", srv, "openai_url", tmp_path, reasoning_tokens=200)
+        assert bigger.generate_until(requests)[0].startswith("The right answer")  # not cached: asked again

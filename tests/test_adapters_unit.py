@@ -10,6 +10,7 @@ import time
 import pytest
 
 import meds_bench_adapters as adapters
+from meds_bench_adapters import retry
 from meds_bench_adapters.base import generation_settings, parse_context, trim_at_stops
 from meds_bench_adapters.cache import CachedAnswer, ResponseCache, request_key
 from meds_bench_adapters.cost import Ledger, Price, load_prices, price_for
@@ -146,12 +147,15 @@ def test_retries_are_bounded_and_transport_errors_retried() -> None:
     assert len(calls) == 3
 
 
-def test_backoff_grows_with_jitter_and_cap() -> None:
+def test_backoff_grows_with_jitter_and_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     policy = RetryPolicy(base=1.0, cap=8.0)
     samples = [policy.backoff(n) for n in range(10) for _ in range(20)]
     assert all(0 <= s <= 8.0 for s in samples)
     assert len({round(s, 6) for s in samples}) > 100  # jittered
-    assert max(policy.backoff(0) for _ in range(200)) <= 1.0
+    bounds = []
+    monkeypatch.setattr(retry.random, "uniform", lambda low, high: bounds.append((low, high)) or high)
+    assert [policy.backoff(n) for n in range(6)] == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]  # doubles up to the cap
+    assert {low for low, _high in bounds} == {0}  # full jitter: anywhere from 0
 
 
 def test_prices_prefix_match_and_user_override(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,9 +206,10 @@ def test_guard_names_credentialed_tasks() -> None:
         {"base_url": "https://example.openai.azure.com/openai/v1?api-key=abc"},
     ],
 )
-def test_secrets_in_model_args_refused(args: dict[str, str]) -> None:
+def test_secrets_in_model_args_refused(args: dict[str, str], tmp_path) -> None:
     with pytest.raises(SecretInArgsError):
-        adapters.OpenAIChatLM(cache_dir="/tmp/unused-meds-cache", **args)
+        adapters.OpenAIChatLM(cache_dir=tmp_path, **args)
+    assert list(tmp_path.iterdir()) == []  # refused before anything was created
 
 
 def test_secret_check_of_command_line() -> None:
@@ -229,9 +234,9 @@ def test_missing_key_and_unknown_args(tmp_path, monkeypatch: pytest.MonkeyPatch)
         lm.loglikelihood([])
 
 
-def test_context_and_generation_settings() -> None:
+def test_context_and_generation_settings(tmp_path) -> None:
     messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
-    lm = adapters.OpenAIChatLM(cache_dir="/tmp/unused-meds-cache")
+    lm = adapters.OpenAIChatLM(cache_dir=tmp_path)
     assert parse_context(lm.apply_chat_template(messages)) == messages
     assert parse_context("Input:\nq\nOutput:\n") == [{"role": "user", "content": "Input:\nq\nOutput:\n"}]
     assert parse_context("[1, 2] is a list") == [{"role": "user", "content": "[1, 2] is a list"}]
