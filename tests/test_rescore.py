@@ -228,6 +228,16 @@ def test_score_on_lm_eval_samples_files_equals_the_harness(tmp_path, sample_dir,
     )
     assert os.environ["MEDS_BENCH_DATA_DIR"] == str(sample_dir)
     assert get_task("task52").name in report["results"]
+    # Both sides above share the scorers; here the harness's per-sample accuracy meets a hand rule:
+    # a canned reply to a one-label task is right exactly when it is the gold label itself.
+    checked = 0
+    for name in ("meds_bench_factver_pubmedqa", "meds_bench_factver_healthfact"):
+        for sample in res["samples"][name]:
+            reply, gold = sample["filtered_resps"][0], sample["doc"]["output"].strip().rstrip(".").lower()
+            if reply in CANNED:
+                assert sample["acc"] == (100.0 if reply.lower() == gold else 0.0), (name, reply, gold)
+                checked += 1
+    assert checked >= 8
 
 
 def test_parallel_scoring_equals_serial(tmp_path):

@@ -248,8 +248,16 @@ def test_packed_batch_matches_each_example_alone(tmp_path, tiny_model_dir):
             torch.testing.assert_close(packed[a:b], alone, atol=1e-4, rtol=1e-4)
         a, b = starts[1], starts[2]
         assert not torch.allclose(leaky[a:b], model(input_ids=batch["input_ids"][:, a:b]).logits[0], atol=1e-3)
-    # labels: the first token of each packed example is never a target of the previous one
-    assert all(batch["labels"][0, s] == -100 for s in starts[:-1])
+    # labels: each packed example keeps exactly the targets it has alone (its completion and EOS; its
+    # prompt, whose first token follows the previous example's EOS, is never a target)
+    cfg.packing = False
+    alone_rows = _trainer(cfg, model, tok, build_dataset(cfg, tok, load_tasks(cfg.data_dir, cfg.tasks))).train_dataset
+    own_labels = {tuple(row["input_ids"]): row["labels"] for row in alone_rows}
+    for a, b in zip(starts[:-1], starts[1:], strict=True):
+        segment = batch["input_ids"][0, a:b].tolist()
+        expected = own_labels[tuple(segment)]
+        assert batch["labels"][0, a:b].tolist() == expected
+        assert expected[0] == -100 and expected[-1] == tok.eos_token_id and sum(x != -100 for x in expected) >= 2
 
 
 def test_missing_config_file_is_one_line_error(tmp_path):
