@@ -25,6 +25,11 @@ class _Blocker(importlib.abc.MetaPathFinder):
         return None
 
 
+def block_meds_bench() -> None:
+    """Make the meds-bench packages unimportable in this process, however they are installed."""
+    sys.meta_path.insert(0, _Blocker())
+
+
 def predictions(doc: dict) -> list[str]:
     """Fixed outputs to score: the gold, a truncated gold, and an unrelated answer."""
     gold = doc["output"]
@@ -67,7 +72,7 @@ def main(argv: list[str]) -> int:
     block = "--block-meds-bench" in argv
     include_path, names, out = [a for a in argv if a != "--block-meds-bench"]
     if block:
-        sys.meta_path.insert(0, _Blocker())
+        block_meds_bench()
     report = probe(include_path, names.split(","))
     if block:
         report["_meds_bench_loaded"] = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
