@@ -16,7 +16,7 @@ EVAL_ARGS ?= --batch_size 8
 PYTEST_ARGS ?=
 DATA_OUT ?= meds_bench_data
 
-.PHONY: install test lint demo report eval download data train bench clean
+.PHONY: install test lint demo report eval download data train bench clean lm-eval-task-tests
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,11 @@ $(VENV)/.installed: pyproject.toml
 
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# lm-eval's own task tests (tests/test_tasks.py of its sdist, fetched with pip) on the plugin and on the
+# folder `meds-bench export-lm-eval` writes, with meds-bench unimportable for the latter.
+lm-eval-task-tests: install
+	HF_HUB_OFFLINE=1 $(BIN)/python tests/lm_eval_task_tests.py
 
 lint: install
 	$(BIN)/ruff check .

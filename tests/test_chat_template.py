@@ -145,11 +145,11 @@ def test_results_record_layout_and_shots_used(models, sample_dir):
         log_samples=True,
         gen_kwargs={"max_gen_toks": 2},
     )
-    assert out["n-shot"][TASK] == 5
+    assert out["n-shot"][TASK] == 9
     recorded = out["configs"][TASK]["metadata"][PROMPT_METADATA_KEY]
     assert recorded == {
         "num_fewshot_requested": 50,
-        "num_fewshot_used": 5,
+        "num_fewshot_used": 9,
         "fewshot_seed": 1234,
         "chat_form": MERGED_USER,
     }

@@ -31,7 +31,7 @@ def test_sample_data_loads_and_is_marked_as_sample(sample_dir):
     assert loaded.provenance["source"] == "sample"
     path = sample_dir / MEDQA.hub_path
     assert loaded.provenance["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert loaded.provenance["n_instances"] == len(loaded.docs) == 6
+    assert loaded.provenance["n_instances"] == len(loaded.docs) == 10
     assert loaded.docs[0]["output"].startswith("The right answer is ")
 
 

@@ -50,7 +50,7 @@ def test_all_53_tasks_with_a_local_hf_model(tmp_path, tiny_model_dir):
     assert set(results["results"]) == {t.name for t in TASKS}, "the wildcard selects exactly the 53 tasks"
     for name, task_result in results["results"].items():
         assert _scores(task_result), f"{name} has no metric"
-        assert results["n-samples"][name]["effective"] == (16 if name == "meds_bench_factver_pubmedqa" else 6)
+        assert results["n-samples"][name]["effective"] == (16 if name == "meds_bench_factver_pubmedqa" else 10)
         provenance = results["configs"][name]["metadata"]["meds_bench_data"]
         assert provenance["source"] == "sample" and len(provenance["sha256"]) == 64
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fewshot_dist_worker import render_all
 
-TASKS = ["meds_bench_diagnosis_ddxplus", "meds_bench_factver_pubmedqa"]  # 6 and 16 sample instances
+TASKS = ["meds_bench_diagnosis_ddxplus", "meds_bench_factver_pubmedqa"]  # 10 and 16 sample instances
 WORKER = Path(__file__).with_name("fewshot_dist_worker.py")
 
 
@@ -23,5 +23,5 @@ def test_two_gloo_processes_render_the_prompts_of_one(sample_dir, tiny_model_dir
     assert two["world_size"] == 2
     assert all(two["shares"]) and not set(two["shares"][0]) & set(two["shares"][1]), "each rank built its own docs"
     one = render_all(str(sample_dir), str(tiny_model_dir), TASKS, rank=0, world_size=1)
-    assert len(one) == 2 * (6 + 16)
+    assert len(one) == 2 * (10 + 16)
     assert two["prompts"] == one

@@ -19,7 +19,7 @@ from meds_bench.data import DATA_DIR_METADATA_KEY
 from meds_bench.fewshot import CasePool, _RangeWithout
 from meds_bench.task import PROMPT_METADATA_KEY
 
-TASK = "meds_bench_diagnosis_ddxplus"  # 3-shot by default, 6 sample instances
+TASK = "meds_bench_diagnosis_ddxplus"  # 3-shot by default, 10 sample instances
 
 
 def load(data_dir: Path, name: str = TASK, seed: int | None = 1234):
@@ -98,11 +98,11 @@ def test_draw_does_not_depend_on_the_process_hash_seed():
 
 def test_prompts_do_not_depend_on_rank_world_size_or_limit(sample_dir):
     one = prompts(load(sample_dir))
-    assert len(one) == 6 and all(n_cases(p) == 3 for p in one.values())
+    assert len(one) == 10 and all(n_cases(p) == 3 for p in one.values())
     split = {**prompts(load(sample_dir), rank=0, world_size=2), **prompts(load(sample_dir), rank=1, world_size=2)}
     assert split == one
     task = load(sample_dir)
-    assert prompts(task, rank=1, world_size=3) == {i: one[i] for i in (1, 4)}
+    assert prompts(task, rank=1, world_size=3) == {i: one[i] for i in (1, 4, 7)}
     assert prompts(task, limit=2) == {i: one[i] for i in (0, 1)}
 
 
@@ -119,7 +119,7 @@ def test_duplicated_query_input_never_appears_among_its_cases(sample_copy):
         obj["Instances"][i]["input"] = obj["Instances"][0]["input"]
     path.write_text(json.dumps(obj), encoding="utf-8")
     task = load(sample_copy)
-    task.set_config("num_fewshot", 3)  # exactly the 6 - 3 instances with another input
+    task.set_config("num_fewshot", 3)  # of the 10 - 3 instances with another input
     rendered = prompts(task)
     duplicated = obj["Instances"][0]["input"]
     for doc_id in (0, 1, 2):
@@ -133,14 +133,14 @@ def test_more_shots_than_the_file_allows_records_the_shots_used(sample_dir, capl
     with caplog.at_level(logging.WARNING, logger="meds_bench.task"):
         rendered = prompts(task)
         config = task.dump_config()
-    assert all(n_cases(p) == 5 for p in rendered.values())
-    assert config["num_fewshot"] == 5
+    assert all(n_cases(p) == 9 for p in rendered.values())
+    assert config["num_fewshot"] == 9
     assert config["metadata"][PROMPT_METADATA_KEY]["num_fewshot_requested"] == 50
-    assert config["metadata"][PROMPT_METADATA_KEY]["num_fewshot_used"] == 5
+    assert config["metadata"][PROMPT_METADATA_KEY]["num_fewshot_used"] == 9
     warnings = [r.getMessage() for r in caplog.records if r.name == "meds_bench.task"]
     assert warnings == [
-        f"{TASK}: 50 few-shot cases requested, but only 5 instances differ from every query's input; "
-        "using 5-shot (recorded as n-shot in the results)"
+        f"{TASK}: 50 few-shot cases requested, but only 9 instances differ from every query's input; "
+        "using 9-shot (recorded as n-shot in the results)"
     ]
 
 

@@ -128,18 +128,18 @@ def test_more_shots_than_a_task_has_is_refused(capsys, sample_dir):
     argv = ["eval", "--data-dir", str(sample_dir), *NO_MODEL, "--tasks", "task29", "--num_fewshot", "50"]
     assert main(argv) == 2
     assert capsys.readouterr().err == (
-        "meds-bench: --num_fewshot 50 is more than meds_bench_ie_ade_drug_dose (task29) can supply: it has 6 "
-        "instances, so at most 5 cases besides the query; use --num_fewshot 5 or less\n"
+        "meds-bench: --num_fewshot 50 is more than meds_bench_ie_ade_drug_dose (task29) can supply: it has 10 "
+        "instances, so at most 9 cases besides the query; use --num_fewshot 9 or less\n"
     )
 
 
 def test_tasks_given_with_equals_sign_are_rewritten(sample_dir, monkeypatch):
     monkeypatch.setenv("MEDS_BENCH_DATA_DIR", str(sample_dir))
-    assert preflight_argv(["run", "--tasks=task52", "--num_fewshot=5"], skip_missing=False)[1] == (
+    assert preflight_argv(["run", "--tasks=task52", "--num_fewshot=9"], skip_missing=False)[1] == (
         "--tasks=meds_bench_rationale_en"
     )
-    with pytest.raises(PreflightError, match="--num_fewshot 6 is more than"):
-        preflight_argv(["run", "--tasks=task52", "--num_fewshot=6"], skip_missing=False)
+    with pytest.raises(PreflightError, match="--num_fewshot 10 is more than"):
+        preflight_argv(["run", "--tasks=task52", "--num_fewshot=10"], skip_missing=False)
 
 
 def test_data_dir_given_through_lm_eval_metadata_is_the_one_checked(tmp_path, capsys, monkeypatch):

@@ -30,7 +30,7 @@ def _renders(chat_template: Callable[..., Any], messages: list[dict[str, str]]) 
     # no template, backend-specific errors), so any exception means "this layout does not render".
     try:
         rendered = chat_template(messages, add_generation_prompt=True)
-    except Exception:
+    except Exception:  # noqa: BLE001
         return None
     # API backends return a message list or a JSON wrapper instead of a string; the probes are
     # plain ASCII, so they survive str() of either.

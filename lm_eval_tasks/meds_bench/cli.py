@@ -21,6 +21,7 @@ from meds_bench.data import (
     resolve_source,
 )
 from meds_bench.download import add_download_parser
+from meds_bench.export import add_export_parser
 from meds_bench.metrics.rescore import add_score_parser
 from meds_bench.physionet import add_data_parser
 from meds_bench.report import add_report_parser
@@ -245,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_parser(sub)
     add_score_parser(sub)
     add_report_parser(sub)
+    add_export_parser(sub)
     return parser
 
 

@@ -73,7 +73,7 @@ def _resolved(source: HubSource) -> str | Exception:
 
     try:
         return HfApi().resolve_revision(source.repo_id, repo_type=REPO_TYPE, revision=source.revision)
-    except Exception as err:  # reported by fetch(); any failure means "try the next source"
+    except Exception as err:  # noqa: BLE001  reported by fetch(); any failure means "try the next source"
         return err
 
 
@@ -135,7 +135,7 @@ def fetch(info: TaskInfo) -> tuple[HubFile | None, list[str]]:
             )
         # One source failing for any reason (offline and not cached, DNS, auth, an incomplete cache)
         # means trying the next one; every reason is reported if none has the file.
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001
             reasons.append(f"{source.describe()}: {_reason(err)}")
             continue
         path = pick(info, Path(snapshot))
@@ -167,13 +167,13 @@ def availability(info: TaskInfo) -> str:
         kwargs = {"repo_type": REPO_TYPE, "revision": revision, "allow_patterns": task_patterns(info)}
         try:  # the listing (from the hub, or cached on disk by an earlier listing)
             listed = snapshot_download(source.repo_id, dry_run=True, **kwargs)
-        except Exception:  # unreachable and never listed: look at the cached files themselves
+        except Exception:  # noqa: BLE001  unreachable and never listed: look at the cached files themselves
             listed = []
         if listed:
             return "cached" if all(f.is_cached for f in listed) else "hub"
         try:
             if pick(info, Path(snapshot_download(source.repo_id, local_files_only=True, **kwargs))):
                 return "cached"
-        except Exception:  # nothing cached for this source
+        except Exception:  # noqa: BLE001  nothing cached for this source
             continue
     return "unavailable"

@@ -247,7 +247,9 @@ class _Reader:
         return bool(
             re.search(r"(?:^|[.。!?！？\n]\s*|[\(\[（「\"'«]\s*)$", before)
             or re.search(
-                r"(?:option|choice|opción|opcion|l['’]option|la|вариант\w*|选项|選択肢)\s*[\(\[（]?$", before, re.I
+                r"(?:option|choice|opción|opcion|l['’]option|la|вариант\w*|选项|選択肢)\s*[\(\[（]?$",
+                before,
+                re.IGNORECASE,
             )
         )
 
