@@ -222,7 +222,10 @@ def test_plain_context_is_one_user_message(server, tmp_path) -> None:
 
 CHILD = textwrap.dedent(
     """
-    import sys
+    import signal, sys
+    # Ctrl-C must raise KeyboardInterrupt even when this test runs in a background job, where the shell
+    # starts pytest, and so this child, with SIGINT ignored (Python then installs no handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, {tests!r})
     from adapters_fake_server import make_instances
     import meds_bench_adapters as a
