@@ -54,9 +54,7 @@ class TaskBudget:
     suggested: int
 
 
-def measure(
-    data_dir: Path, tokenizer, q: float = 0.99, headroom: float = 1.25
-) -> tuple[list[TaskBudget], list[str]]:
+def measure(data_dir: Path, tokenizer, q: float = 0.99, headroom: float = 1.25) -> tuple[list[TaskBudget], list[str]]:
     """Budgets of every task file in ``data_dir``; also the names of tasks without a file there."""
     rows, missing = [], []
     for info in TASKS:

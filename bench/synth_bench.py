@@ -47,10 +47,10 @@ TASK_LENGTHS: dict[int, tuple[int, int]] = {
     114: (60, 12),  # MeQSum consumer questions
 }
 SYLLABLES = {
-    "en": "ba ter mo lin ca dre sy pho ne ri tal gen ox um pla si ven tro ki lo".split(),
-    "fr": "pré ma ti que lé on dou eur the ra cé ble mi tri ose".split(),
-    "es": "pa cien te do lor ra ción ma gu do ne sis bra te ca".split(),
-    "ru": "па ци ент боль ка ро ми на ле то ва ни се ру до".split(),
+    "en": "ba ter mo lin ca dre sy pho ne ri tal gen ox um pla si ven tro ki lo",
+    "fr": "pré ma ti que lé on dou eur the ra cé ble mi tri ose",
+    "es": "pa cien te do lor ra ción ma gu do ne sis bra te ca",
+    "ru": "па ци ент боль ка ро ми на ле то ва ни се ру до",
 }
 CJK = {
     "zh": "患者出现急性胸痛和呼吸困难提示肺栓塞可能性较大因此在影像学确认诊断后应进行抗凝治疗肾脏",
@@ -59,7 +59,7 @@ CJK = {
 
 
 def _vocab(rng: random.Random, lang: str, size: int = 400) -> list[str]:
-    syl = SYLLABLES[lang]
+    syl = SYLLABLES[lang].split()
     return ["".join(rng.choice(syl) for _ in range(rng.randint(1, 4))) for _ in range(size)]
 
 
