@@ -46,8 +46,9 @@ TASK_LENGTHS: dict[int, tuple[int, int]] = {
     112: (100, 20),  # MIMIC-CXR findings
     114: (60, 12),  # MeQSum consumer questions
 }
+# Invented words avoid "lol" (lm-eval's dummy model's answer), which real clinical text hardly contains.
 SYLLABLES = {
-    "en": "ba ter mo lin ca dre sy pho ne ri tal gen ox um pla si ven tro ki lo",
+    "en": "ba ter mo lin ca dre sy pho ne ri tal gen ox um pla si ven tro ki du",
     "fr": "pré ma ti que lé on dou eur the ra cé ble mi tri ose",
     "es": "pa cien te do lor ra ción ma gu do ne sis bra te ca",
     "ru": "па ци ент боль ка ро ми на ле то ва ни се ру до",
