@@ -4,7 +4,8 @@
                                    [--fault-every 0,10,3] [--providers openai,anthropic]
 
 Pairs: ``meds-openai`` vs ``local-chat-completions`` (OpenAI Chat Completions wire format) and
-``meds-anthropic`` vs ``anthropic-chat`` (Anthropic Messages). All talk to the same server
+``meds-anthropic`` vs ``anthropic-chat`` (Anthropic Messages; text blocks joined, see
+``_anthropic_chat_joined``). All talk to the same server
 (``tests/adapters_fake_server.py``, in its own process) that answers every request after a fixed
 latency. ``--fault-every N`` gives one request in N (chosen by a hash of its body) a fault plan
 (429, 500 then 429, 529/503, a hang past 1.5 s, malformed JSON, a dropped connection, 503 + drop +
@@ -107,6 +108,23 @@ def run_once(lm, n: int, server: Server, fault_every: int) -> dict[str, Any]:
     }
 
 
+def _anthropic_chat_joined():
+    """lm-eval's ``anthropic-chat``, reading a multi-block answer as one text.
+
+    The built-in appends every text block of an answer as a generation of its own, so answers of
+    two blocks (as the test server sends them; the API may too) misalign with the requests and
+    the run fails; joining the blocks is the only change.
+    """
+    from lm_eval.models.anthropic_llms import AnthropicChat
+
+    class AnthropicChatJoined(AnthropicChat):
+        def parse_generations(self, outputs, **kwargs) -> list[str]:
+            outputs = outputs if isinstance(outputs, list) else [outputs]
+            return ["".join(block["text"] for block in out["content"]) for out in outputs]
+
+    return AnthropicChatJoined
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=320)
@@ -120,11 +138,11 @@ def main() -> None:
     os.environ.setdefault("OPENAI_API_KEY", "sk-bench-not-a-real-key")
     os.environ.setdefault("ANTHROPIC_API_KEY", "sk-ant-bench-not-a-real-key")
 
-    from lm_eval.models.anthropic_llms import AnthropicChat
     from lm_eval.models.openai_completions import LocalChatCompletion
 
     import meds_bench_adapters
 
+    anthropic_chat = _anthropic_chat_joined()
     server = Server(args.latency)
     c = args.concurrency
     pairs = {
@@ -148,7 +166,7 @@ def main() -> None:
                 cache_dir=cache,
                 progress=False,
             ),
-            "anthropic-chat": lambda cache: AnthropicChat(
+            "anthropic-chat": lambda cache: anthropic_chat(
                 model="claude-3-5-sonnet-20241022",
                 base_url=f"{server.anthropic_url}/v1/messages",
                 num_concurrent=c,

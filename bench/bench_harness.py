@@ -1,6 +1,6 @@
 """Harness overhead: ``lm_eval --model dummy --tasks meds_bench`` vs plain lm-eval YAML tasks, same documents.
 
-    python bench/bench_harness.py [--docs 1500] [--runs 3] [--data DIR] [--profile N]
+    python bench/bench_harness.py [--docs 1500] [--runs 3] [--data DIR] [--profile N] [--model bench-echo]
 
 Writes a synthetic MedS-Bench (``synth_bench.py``; or uses ``--data``), and next to it one plain
 lm-eval task per file (``dataset_path: json``, ``doc_to_text: input``, ``exact_match``, the same
@@ -9,7 +9,8 @@ child processes and reads each child's CPU time (user + system) and peak RSS fro
 Prints every run, the medians and the ratios (ours / plain) as JSON. The plain tasks get one
 untimed warm-up run first, so their JSON-to-Arrow conversion is cached as it is in normal use.
 ``--profile N`` also runs ours once under cProfile and prints the N costliest functions
-(cumulative time).
+(cumulative time). ``--model bench-echo`` (``echo_lm.py``) answers with words of the query, so
+text scorers tokenize the golds too, as with real answers; the dummy's "lol" matches no gold.
 """
 
 from __future__ import annotations
@@ -77,10 +78,11 @@ def measure(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
     }
 
 
-def lm_eval_cmd(tasks: str, include: Path, extra: list[str] | None = None) -> list[str]:
-    """The command line of one dummy-model run over ``tasks``."""
-    return [sys.executable, *(extra or []), "-m", "lm_eval", "--model", "dummy", "--tasks", tasks,
-            "--include_path", str(include)]  # fmt: skip
+def lm_eval_cmd(tasks: str, include: Path, model: str = "dummy", profile: Path | None = None) -> list[str]:
+    """The command line of one run of ``model`` (``dummy`` or ``bench-echo``) over ``tasks``."""
+    entry = [str(Path(__file__).with_name("echo_lm.py"))] if model == "bench-echo" else ["-m", "lm_eval"]
+    prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    return [sys.executable, *prof, *entry, "--model", model, "--tasks", tasks, "--include_path", str(include)]
 
 
 def main() -> int:
@@ -89,6 +91,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each, alternating")
     parser.add_argument("--data", type=Path, help="an existing data directory (default: generate one)")
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions of ours")
+    parser.add_argument(
+        "--model", default="dummy", choices=("dummy", "bench-echo"), help="bench-echo: answers that share words"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -105,8 +110,8 @@ def main() -> int:
             "TOKENIZERS_PARALLELISM": "false",
         }
         commands = {
-            "meds_bench": lm_eval_cmd("meds_bench", tasks_path()),
-            "plain": lm_eval_cmd("plain_bench", tmp / "plain"),
+            "meds_bench": lm_eval_cmd("meds_bench", tasks_path(), args.model),
+            "plain": lm_eval_cmd("plain_bench", tmp / "plain", args.model),
         }
         measure(commands["plain"], env)  # warm-up: builds the plain tasks' Arrow cache
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in commands}
@@ -117,13 +122,14 @@ def main() -> int:
         profile = None
         if args.profile:
             stats = tmp / "ours.prof"
-            measure(lm_eval_cmd("meds_bench", tasks_path(), ["-m", "cProfile", "-o", str(stats)]), env)
+            measure(lm_eval_cmd("meds_bench", tasks_path(), args.model, profile=stats), env)
             profile = profile_summary(stats, args.profile)
     medians = {
         name: {key: statistics.median(r[key] for r in rs) for key in ("wall_s", "cpu_s", "peak_rss_mb")}
         for name, rs in runs.items()
     }
     report = {
+        "model": args.model,
         "tasks": len(TASKS),
         "docs_per_task": args.docs if args.data is None else "from --data",
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
