@@ -95,11 +95,11 @@ def render(rows: list[TaskBudget], missing: list[str], q: float) -> str:
     sized = sum(r.suggested * r.n_docs for r in rows)
     lines += [
         "",
-        f"{len(rows)} tasks, {docs} documents. Total new-token allowance: catalogue {ours / 1e6:.2f} M; "
-        f"sized from golds {sized / 1e6:.2f} M; original {ORIGINAL_MAX_NEW_TOKENS} per document "
-        f"{ORIGINAL_MAX_NEW_TOKENS * docs / 1e6:.2f} M (catalogue / original = "
+        f"{len(rows)} tasks, {docs:,} documents. Total new-token allowance: catalogue {ours:,}; "
+        f"sized from golds {sized:,}; original {ORIGINAL_MAX_NEW_TOKENS} per document "
+        f"{ORIGINAL_MAX_NEW_TOKENS * docs:,} (catalogue / original = "
         f"{ours / (ORIGINAL_MAX_NEW_TOKENS * docs):.2f}x), or {ORIGINAL_EOS_MAX_NEW_TOKENS} with --eos_id "
-        f"{ORIGINAL_EOS_MAX_NEW_TOKENS * docs / 1e6:.2f} M.",
+        f"{ORIGINAL_EOS_MAX_NEW_TOKENS * docs:,}.",
     ]
     if missing:
         lines.append(f"No file for {len(missing)} tasks: {', '.join(missing)}.")
