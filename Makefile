@@ -91,10 +91,16 @@ data: install
 train: install
 	$(BIN)/python -m medsins_sft.train --config $(CONFIG) --output_dir $(OUTPUT_DIR)
 
+# Every figure of BENCHMARKS.md (about 20 minutes on 2 cores; bench/README.md lists the scripts).
 bench: install
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/bench_harness.py --profile 45
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/bench_harness.py --model bench-echo
 	$(BIN)/python bench/bench_scoring.py
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/bench_adapters.py
+	$(BIN)/python -m meds_bench.tiny_model --output-dir $(OUT)/bench-tokenizer > /dev/null
+	$(BIN)/python bench/size_budgets.py --data-dir "$$($(BIN)/meds-bench sample-data-path)" \
+		--tokenizer $(OUT)/bench-tokenizer
 	$(BIN)/python bench/bench_sft.py
-	$(BIN)/python bench/bench_adapters.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

@@ -1,16 +1,19 @@
 """Time ``meds-bench score`` on 80,000 synthetic predictions spread over all 53 tasks.
 
-    python bench/bench_scoring.py [--n 80000] [--runs 3] [--jobs 2]
+    python bench/bench_scoring.py [--n 80000] [--runs 3] [--jobs 2] [--no-original]
 
 Predictions are perturbed references with lengths typical of each category (rationales of
 ~120 words or ~200 CJK characters, summaries of ~30 words, one-line labels elsewhere). Prints
-the median wall time of ``meds-bench score`` end to end (process start to JSON written).
+the median wall time of ``meds-bench score`` end to end (process start to JSON written) and,
+in alternating runs, of the original method on the same file (``original_scoring.py``: NLTK and
+the ``rouge`` package row by row, one process), and the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import statistics
 import subprocess
@@ -179,25 +182,40 @@ def write_predictions(path: Path, n: int, seed: int = 0) -> None:
             writer.writerow([pred, ref, info.meds_id])
 
 
+def _timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=80_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--no-original", action="store_true", help="skip the original method's runs")
     args = parser.parse_args()
+    ours, original = [], []
     with tempfile.TemporaryDirectory() as tmp:
         preds = Path(tmp) / "predictions.csv"
         write_predictions(preds, args.n)
         cmd = [sys.executable, "-m", "meds_bench.cli", "score", str(preds), "--jobs", str(args.jobs)]
-        times = []
+        baseline = [sys.executable, str(Path(__file__).with_name("original_scoring.py")), str(preds)]
         for _ in range(args.runs):
-            start = time.perf_counter()
-            subprocess.run([*cmd, "--output", str(Path(tmp) / "out.json")], check=True, stdout=subprocess.DEVNULL)
-            times.append(time.perf_counter() - start)
-    print(
-        f"{args.n} predictions, 53 tasks, --jobs {args.jobs}: runs {', '.join(f'{t:.1f}' for t in times)} s; "
-        f"median {statistics.median(times):.1f} s"
+            ours.append(_timed([*cmd, "--output", str(Path(tmp) / "out.json")]))
+            if not args.no_original:
+                original.append(_timed(baseline))
+    line = (
+        f"{args.n} predictions, 53 tasks, load average {os.getloadavg()[0]:.1f}: meds-bench score --jobs {args.jobs} "
+        f"runs {', '.join(f'{t:.1f}' for t in ours)} s, median {statistics.median(ours):.1f} s"
     )
+    if original:
+        ratio = statistics.median(original) / statistics.median(ours)
+        line += (
+            f"; original method runs {', '.join(f'{t:.1f}' for t in original)} s, median "
+            f"{statistics.median(original):.1f} s; original / ours {ratio:.2f}x"
+        )
+    print(line)
     return 0
 
 

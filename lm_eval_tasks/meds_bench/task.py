@@ -2,8 +2,8 @@
 
 What it changes in lm-eval's ``ConfigurableTask``:
 - ``download`` reads the task file through :mod:`meds_bench.data` (local directory, env var or hub,
-  with schema checks) and records the data source and file hash under
-  ``configs.<task>.metadata.meds_bench_data`` of the results JSON;
+  with schema checks), keeps the docs as plain dicts (:class:`DocList`) and records the data source
+  and file hash under ``configs.<task>.metadata.meds_bench_data`` of the results JSON;
 - ``fewshot_context`` renders the paper's template (cases, then definition, then query) with
   :mod:`meds_bench.prompts`, the builder training uses too. lm-eval's own context puts the
   description first, which is not the paper's order. Cases come from the test file, drawn by
@@ -25,7 +25,6 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-import datasets
 from lm_eval.api.task import ConfigurableTask
 
 from meds_bench.catalog import get_task
@@ -36,6 +35,21 @@ from meds_bench.prompts import build_prompt
 
 logger = logging.getLogger(__name__)
 PROMPT_METADATA_KEY = "meds_bench_prompt"
+
+
+class DocList(list):
+    """A split's docs as the plain dicts the loader built, in place of a ``datasets.Dataset``.
+
+    lm-eval iterates a split, indexes it, takes its length and reads the field names from
+    ``features``; nothing else. A ``Dataset`` would re-format every row into a new dict on each of
+    the four passes over a task (few-shot pool, shot count, requests, scoring), which cost about a
+    fifth of a dummy-model run, and keep the text twice (Arrow table and the dicts lm-eval holds).
+    """
+
+    @property
+    def features(self) -> dict[str, None]:
+        """The field names of the docs (what lm-eval reads of ``Dataset.features``)."""
+        return dict.fromkeys(self[0]) if self else {}
 
 
 class MedSBenchTask(ConfigurableTask):
@@ -59,7 +73,7 @@ class MedSBenchTask(ConfigurableTask):
             raise SystemExit(2) from None
         for doc in loaded.docs:
             doc["task"] = loaded.info.name
-        self.dataset = datasets.DatasetDict({"test": datasets.Dataset.from_list(loaded.docs)})
+        self.dataset = {"test": DocList(loaded.docs)}
         self.config.metadata = {**metadata, "meds_bench_data": loaded.provenance}
 
     def set_fewshot_seed(self, seed: int | None = None) -> None:

@@ -316,6 +316,31 @@ _NEGATED_MENTION = re.compile(
 _NEGATION = r"(?:(?<![a-zа-я])(?:not|no|without|rather\s+than|instead\s+of|non|pas|нет|не)|而不是|不是|ではなく)"
 
 
+_NEGATED_BEFORE = re.compile(rf"{_NEGATION}\s*$")
+_IS_WORDCHAR = re.compile(rf"[{_WORDCHAR}]")
+
+
+def _whole_mentions(text: str, needle: str) -> list[tuple[int, int]]:
+    """Spans of ``needle`` in ``text`` not inside a longer word, left to right, non-overlapping.
+
+    What ``re.finditer`` with word-boundary look-arounds on the needle's word-character ends
+    finds, by ``str.find``: option texts differ in every document, and compiling one pattern per
+    option filled the ``re`` cache and took most of MCQA scoring time.
+    """
+    check_left, check_right = bool(_IS_WORDCHAR.match(needle)), bool(_IS_WORDCHAR.match(needle[-1]))
+    spans, pos = [], 0
+    while (start := text.find(needle, pos)) >= 0:
+        end = start + len(needle)
+        if (check_left and start > 0 and _IS_WORDCHAR.match(text[start - 1])) or (
+            check_right and end < len(text) and _IS_WORDCHAR.match(text[end])
+        ):
+            pos = start + 1
+            continue
+        spans.append((start, end))
+        pos = end
+    return spans
+
+
 def option_text_match(text: str, options: Mapping[str, str]) -> frozenset[str]:
     """The one option whose (folded) text the prediction names, negated mentions left out; {} when
     none or several. A mention inside a longer option's mention ("vitamin b1" in "vitamin b12 x")
@@ -326,11 +351,9 @@ def option_text_match(text: str, options: Mapping[str, str]) -> frozenset[str]:
         needle = _fold(option)
         if not needle:
             continue
-        left = rf"(?<![{_WORDCHAR}])" if re.match(rf"[{_WORDCHAR}]", needle) else ""
-        right = rf"(?![{_WORDCHAR}])" if re.search(rf"[{_WORDCHAR}]$", needle) else ""
-        for m in re.finditer(rf"{left}{re.escape(needle)}{right}", folded):
-            negated = re.search(rf"{_NEGATION}\s*$", folded[: m.start()]) or _NEGATED_MENTION.match(folded[m.end() :])
-            spans.append((m.start(), m.end(), letter, bool(negated)))
+        for start, end in _whole_mentions(folded, needle):
+            negated = _NEGATED_BEFORE.search(folded[:start]) or _NEGATED_MENTION.match(folded[end:])
+            spans.append((start, end, letter, bool(negated)))
     kept = {
         c
         for a, b, c, neg in spans

@@ -131,6 +131,25 @@ def rouge_1_f(hyp: str, ref: str) -> float:
     return _rouge(hyp, ref)[1]
 
 
+# NLTK's word tokenizer writes quotes as these tokens, which need not occur in the text itself.
+_QUOTE_TOKENS = frozenset(("``", "''"))
+
+
+def _shares_nothing(hyp_tokens: Sequence[str], hyp_text: str, reference: str) -> bool:
+    """True when no BLEU token and no ROUGE word of the hypothesis can be one of the reference's,
+    so that all three scores are 0 without tokenizing the reference (its costliest step).
+
+    Every token of the reference (NLTK's quote tokens aside: those count as shared) and every
+    ROUGE word (a whitespace-free part of the text or of one token) is a substring of the
+    reference text, so a hypothesis token or word that is not can match nothing; the empty ROUGE
+    word is in every string and so always counts as shared. Equality with the full computation
+    is tested.
+    """
+    if any(t in _QUOTE_TOKENS or t in reference for t in hyp_tokens):
+        return False
+    return not any(w in reference for sent in _rouge_sentences(hyp_text) for w in sent)
+
+
 def text_scores(prediction: object, reference: object, language: str = "en", strip: bool = False) -> dict[str, float]:
     """``bleu1``, ``rougeL`` and ``rouge1`` of one prediction, 0-100, as the original computed them.
 
@@ -142,10 +161,11 @@ def text_scores(prediction: object, reference: object, language: str = "en", str
         return {"bleu1": 0.0, "rougeL": 0.0, "rouge1": 0.0}
     if strip:
         prediction, reference = prediction.strip(), reference.strip()
-    hyp_tokens, ref_tokens = tokenize(prediction, language), tokenize(reference, language)
-    if language in SEGMENTED_LANGUAGES:
-        hyp_text, ref_text = " ".join(hyp_tokens), " ".join(ref_tokens)
-    else:
-        hyp_text, ref_text = prediction, reference
-    rouge_l, rouge_1 = _rouge(hyp_text, ref_text)
+    segmented = language in SEGMENTED_LANGUAGES
+    hyp_tokens = tokenize(prediction, language)
+    hyp_text = " ".join(hyp_tokens) if segmented else prediction
+    if _shares_nothing(hyp_tokens, hyp_text, reference):
+        return {"bleu1": 0.0, "rougeL": 0.0, "rouge1": 0.0}
+    ref_tokens = tokenize(reference, language)
+    rouge_l, rouge_1 = _rouge(hyp_text, " ".join(ref_tokens) if segmented else reference)
     return {"bleu1": bleu1(hyp_tokens, ref_tokens), "rougeL": rouge_l, "rouge1": rouge_1}
