@@ -50,7 +50,7 @@ def prepare_base_model(config: MedSInsSFTConfig) -> str:
     with PartialState().main_process_first():
         if not (base / "config.json").is_file():
             train_root = SAMPLE if config.data_dir is None else config.data_dir
-            # the template lines twice (once per corpus), exactly as before: the sample run keeps its tokenizer
+            # the tokenizer learns the benchmark's texts and the training corpus (template lines once more)
             template_lines = itertools.islice(sample_corpus(), 2)
             build_tiny_model(
                 base,
