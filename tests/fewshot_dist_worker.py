@@ -1,8 +1,9 @@
 """Worker for test_fewshot_distributed (run under torchrun): each rank renders its share of the
-prompts as lm-eval splits them; rank 0 writes every rank's prompts to a JSON file.
+prompts as lm-eval splits them and scores the tiny model's greedy answers to its plain prompts; rank 0
+writes every rank's prompts and per-document metrics to a JSON file.
 
     python -m torch.distributed.run --standalone --nproc_per_node 2 tests/fewshot_dist_worker.py \
-        DATA_DIR TOKENIZER_DIR OUT_JSON TASK [TASK ...]
+        DATA_DIR MODEL_DIR OUT_JSON TASK [TASK ...]
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import json
 import sys
 
+import torch
 import torch.distributed as dist
 from lm_eval.tasks import TaskManager, get_task_dict
-from transformers import AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from meds_bench import tasks_path
 from meds_bench.data import DATA_DIR_METADATA_KEY
@@ -39,17 +41,44 @@ def render_all(data_dir: str, tokenizer_dir: str, names: list[str], rank: int, w
     return out
 
 
+def score_all(data_dir: str, model_dir: str, names: list[str], rank: int, world_size: int) -> dict[str, dict]:
+    """``{"task/doc_id": metrics}``: the tiny model's greedy answer to each plain prompt of ``rank``, scored
+    by the task's own ``process_results`` (answers cut at the task's stop sequences, 24 new tokens at most)."""
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    manager = TaskManager(
+        include_path=str(tasks_path()), include_defaults=False, metadata={DATA_DIR_METADATA_KEY: data_dir}
+    )
+    out = {}
+    for name, task in get_task_dict(names, manager).items():
+        task.set_fewshot_seed(1234)
+        task.build_all_requests(rank=rank, world_size=world_size)
+        until = task.config.generation_kwargs["until"]
+        for inst in task.instances:
+            ids = tokenizer(inst.arguments[0], return_tensors="pt").input_ids
+            with torch.no_grad():
+                new = model.generate(ids, max_new_tokens=24, do_sample=False)[0, ids.shape[1] :]
+            answer = tokenizer.decode(new, skip_special_tokens=True)
+            for stop in until:
+                answer = answer.split(stop)[0]
+            out[f"{name}/{inst.doc_id}"] = task.process_results(inst.doc, [answer])
+    return out
+
+
 def main(argv: list[str]) -> None:
     data_dir, tokenizer_dir, out_path, *names = argv
     dist.init_process_group("gloo")
     rank, world_size = dist.get_rank(), dist.get_world_size()
     gathered: list[dict[str, str] | None] = [None] * world_size
     dist.all_gather_object(gathered, render_all(data_dir, tokenizer_dir, names, rank, world_size))
+    scored: list[dict[str, dict] | None] = [None] * world_size
+    dist.all_gather_object(scored, score_all(data_dir, tokenizer_dir, names, rank, world_size))
     if rank == 0:
         shares = [sorted(g) for g in gathered]
         merged = {k: v for g in gathered for k, v in g.items()}
+        metrics = {k: v for g in scored for k, v in g.items()}
         with open(out_path, "w", encoding="utf-8") as handle:
-            json.dump({"world_size": world_size, "shares": shares, "prompts": merged}, handle)
+            json.dump({"world_size": world_size, "shares": shares, "prompts": merged, "metrics": metrics}, handle)
     dist.destroy_process_group()
 
 

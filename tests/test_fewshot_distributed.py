@@ -1,4 +1,5 @@
-"""Acceptance (issue 9): a real 2-process torch.distributed (gloo) run renders byte-identical prompts."""
+"""Acceptance (issue 9): a real 2-process torch.distributed (gloo) run renders byte-identical prompts
+and gives the same per-document metrics and task scores as one process."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fewshot_dist_worker import render_all
+from fewshot_dist_worker import render_all, score_all
 
 TASKS = ["meds_bench_diagnosis_ddxplus", "meds_bench_factver_pubmedqa"]  # 10 and 16 sample instances
 WORKER = Path(__file__).with_name("fewshot_dist_worker.py")
@@ -25,3 +26,7 @@ def test_two_gloo_processes_render_the_prompts_of_one(sample_dir, tiny_model_dir
     one = render_all(str(sample_dir), str(tiny_model_dir), TASKS, rank=0, world_size=1)
     assert len(one) == 2 * (10 + 16)
     assert two["prompts"] == one
+    alone = score_all(str(sample_dir), str(tiny_model_dir), TASKS, rank=0, world_size=1)
+    # every document answered and scored the same, so every task score (an aggregate of these) is equal
+    assert len(alone) == 10 + 16 and two["metrics"] == alone
+    assert all({"acc", "acc_paper", "extracted"} <= set(m) for m in alone.values())
