@@ -11,6 +11,8 @@ deletes the gold's periods, the other free-text tasks score the texts as they ar
 from __future__ import annotations
 
 import statistics
+import sys
+from pathlib import Path
 
 import jieba
 import nltk
@@ -26,24 +28,15 @@ from meds_bench.catalog import get_task
 from meds_bench.metrics.scorers import score_prediction
 from meds_bench.metrics.tokenization import word_tokenize
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from original_scoring import write_punkt_tab  # noqa: E402  (the bench's baseline writes the same folder)
+
 
 @pytest.fixture(scope="module")
 def nltk_with_punkt_tab(tmp_path_factory):
     """``nltk`` whose data path holds ``tokenizers/punkt_tab/english`` in NLTK's own file format."""
-    from punkt.data import load_module
-
-    english = load_module("english")
     root = tmp_path_factory.mktemp("nltk_data")
-    folder = root / "tokenizers" / "punkt_tab" / "english"
-    folder.mkdir(parents=True)
-    files = {
-        "abbrev_types.txt": sorted(english.ABBREV_TYPES),
-        "sent_starters.txt": sorted(english.SENT_STARTERS),
-        "collocations.tab": ["\t".join(pair) for pair in sorted(english.COLLOCATIONS)],
-        "ortho_context.tab": [f"{word}\t{flags}" for word, flags in english.ORTHO_CONTEXT.items()],
-    }
-    for name, lines in files.items():
-        (folder / name).write_text("\n".join(lines), encoding="utf-8")
+    write_punkt_tab(root)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(nltk.data, "path", [str(root)])
         nltk.tokenize._get_punkt_tokenizer.cache_clear()

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from sft_args import SAMPLE_YAML, sample_args
 
 pytest.importorskip("trl")
 
@@ -19,7 +20,6 @@ from medsins_sft.model import choose_attention, choose_pad_token, load_model_and
 from medsins_sft.train import parse_config, run, use_full_state_dict  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_YAML = ROOT / "medsins_sft" / "configs" / "sample.yaml"
 
 
 # -- batch semantics ---------------------------------------------------------------------------------------
@@ -197,25 +197,7 @@ def test_final_save_switches_sharded_fsdp_checkpoints_to_a_full_state_dict():
 # -- short training runs -----------------------------------------------------------------------------------
 def _short(out: Path, model: Path | str, *extra: str):
     return parse_config(
-        [
-            "--config",
-            str(SAMPLE_YAML),
-            "--model_name_or_path",
-            str(model),
-            "--output_dir",
-            str(out),
-            "--report_to",
-            "none",
-            "--definitions_file",
-            str(ROOT / "medsins_sft/sample_data/definitions.json"),
-            "--tasks",
-            "task29",
-            "--max_length",
-            "256",
-            "--tokens_per_step",
-            "1024",
-            *extra,
-        ]
+        sample_args(out, model, "--tasks", "task29", "--max_length", "256", "--tokens_per_step", "1024", *extra)
     )
 
 

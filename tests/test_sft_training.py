@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sft_args import sample_args
 
 pytest.importorskip("trl")
 
@@ -17,24 +18,7 @@ from transformers import TrainerCallback  # noqa: E402
 from medsins_sft.train import parse_config, run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_YAML = ROOT / "medsins_sft" / "configs" / "sample.yaml"
 pytestmark = pytest.mark.slow
-
-
-def _args(out: Path, model: Path | str, *extra: str) -> list[str]:
-    return [
-        "--config",
-        str(SAMPLE_YAML),
-        "--model_name_or_path",
-        str(model),
-        "--output_dir",
-        str(out),
-        "--report_to",
-        "none",
-        "--definitions_file",
-        str(ROOT / "medsins_sft/sample_data/definitions.json"),
-        *extra,
-    ]
 
 
 class Crash(RuntimeError):
@@ -76,13 +60,13 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path, tiny_model_dir):
         "256",
     )
     straight = tmp_path / "straight"
-    run(parse_config(_args(straight, tiny_model_dir, *short)))
+    run(parse_config(sample_args(straight, tiny_model_dir, *short)))
 
     resumed = tmp_path / "resumed"
     with pytest.raises(Crash):
-        run(parse_config(_args(resumed, tiny_model_dir, *short)), callbacks=[CrashAfterSave(4)])
+        run(parse_config(sample_args(resumed, tiny_model_dir, *short)), callbacks=[CrashAfterSave(4)])
     assert (resumed / "checkpoint-4").is_dir() and not (resumed / "final").exists()
-    run(parse_config(_args(resumed, tiny_model_dir, *short)))  # same command again: resumes
+    run(parse_config(sample_args(resumed, tiny_model_dir, *short)))  # same command again: resumes
 
     step_a, loss_a = _final_state(straight, 8)
     step_b, loss_b = _final_state(resumed, 8)
@@ -108,7 +92,7 @@ def test_two_process_gloo_run_decontaminates_once(tmp_path, tiny_model_dir):
         "no",
         "-m",
         "medsins_sft.train",
-        *_args(
+        *sample_args(
             out,
             tiny_model_dir,
             "--tasks",
@@ -175,7 +159,7 @@ def _score(model_dir: Path, out: Path) -> float:
 
 def test_training_lifts_task12_from_chance_to_near_perfect(tmp_path):
     out = tmp_path / "sft"
-    final = run(parse_config(_args(out, "tiny")))  # sample.yaml as shipped (builds <out>/base first)
+    final = run(parse_config(sample_args(out, "tiny")))  # sample.yaml as shipped (builds <out>/base first)
     report = json.loads((out / "decontamination.json").read_text())
     assert report["bench_tasks_indexed"] == 53 and report["instances_dropped"] == 0
     before = _score(out / "base", tmp_path / "eval_before")
