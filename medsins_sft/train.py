@@ -225,6 +225,9 @@ def run(config: MedSInsSFTConfig, callbacks: Sequence[Any] = ()) -> Path:
     if trainer.accelerator.is_main_process:
         write_metadata(final, metadata)
     logger.warning("final model saved to %s", final)
+    # A multi-process run tears its process group down here, in order, rather than in interpreter
+    # finalization, where torch's gloo backend can abort the process after the work is done.
+    trainer.accelerator.end_training()
     return final
 
 
