@@ -48,8 +48,11 @@ def _instances(lm, n: int) -> list[Instance]:
     return out
 
 
+HANG_SECONDS = 1.5  # the timeout fault: no answer, then the server closes the connection
+
+
 def _serve(latency: float, commands, replies) -> None:  # runs in a child process
-    server = FakeLLMServer(latency=latency).__enter__()
+    server = FakeLLMServer(latency=latency, hang_seconds=HANG_SECONDS).__enter__()
     replies.put((server.openai_url, server.anthropic_url))
     while True:
         command, value = commands.get()

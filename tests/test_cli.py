@@ -76,3 +76,13 @@ def test_eval_adds_include_path_and_passes_flags_through(monkeypatch, tmp_path):
 def test_eval_rejects_a_second_include_path():
     with pytest.raises(SystemExit, match="include_path"):
         eval_argv(["--include_path", "/x", "--tasks", "meds_bench"])
+
+
+def test_cli_import_leaves_matplotlib_to_the_report():
+    """Every `meds-bench` command imports the CLI; only `report` draws charts, so only it loads matplotlib."""
+    import subprocess
+    import sys
+
+    code = "import sys, meds_bench.cli; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from meds_bench.catalog import CATEGORIES
-from meds_bench.report import charts
 from meds_bench.report.explorer import DEFAULT_MAX_SAMPLES, explorer_data
 from meds_bench.report.page import write_page
 from meds_bench.report.reference import load_reference
@@ -64,6 +63,9 @@ def report(
     runs_part = [runs_table(runs, included), *(provenance_table(r) for r in runs)]
     (out / "leaderboard.md").write_text(to_markdown(intro, flat, runs_part), encoding="utf-8")
     write_csv(out / "leaderboard.csv", scores, figures)
+    # matplotlib is imported only when charts are drawn: every `meds-bench` command imports this module
+    from meds_bench.report import charts
+
     chart_files = [
         (charts.category_chart(scores, out / "categories.png"), "Category scores per model"),
         (charts.task_heatmap(scores, out / "tasks_heatmap.png"), "Per-task heat map"),
