@@ -225,8 +225,8 @@ def run(config: MedSInsSFTConfig, callbacks: Sequence[Any] = ()) -> Path:
     if trainer.accelerator.is_main_process:
         write_metadata(final, metadata)
     logger.warning("final model saved to %s", final)
-    # A multi-process run tears its process group down here, in order, rather than in interpreter
-    # finalization, where torch's gloo backend can abort the process after the work is done.
+    # A multi-process run tears its process group down here, in order, rather than leaving it to interpreter
+    # finalization (where a torch 2.13 gloo worker of tests/fewshot_dist_worker.py was seen to abort).
     trainer.accelerator.end_training()
     return final
 
