@@ -22,7 +22,7 @@ from medsins_sft.model import load_model_and_tokenizer  # noqa: E402
 from medsins_sft.train import build_dataset, parse_config  # noqa: E402
 
 SAMPLE_YAML = Path(__file__).resolve().parents[1] / "medsins_sft" / "configs" / "sample.yaml"
-REWRITES = Path("/work/shared/reference/RewriteDefinitions.json")
+REWRITES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "RewriteDefinitions.json"  # in ../shared
 
 
 def _config(tmp_path: Path, model_dir: Path, *extra: str) -> MedSInsSFTConfig:
