@@ -12,6 +12,8 @@ import torch
 
 pytest.importorskip("trl")
 
+from sft_args import SAMPLE_YAML, sample_args  # noqa: E402
+
 from meds_bench import sample_data_path as bench_sample_path  # noqa: E402
 from meds_bench.prompts import build_prompt  # noqa: E402
 from medsins_sft.config import MedSInsSFTConfig  # noqa: E402
@@ -21,26 +23,11 @@ from medsins_sft.instructions import InstructionBuilder, build_examples, load_pa
 from medsins_sft.model import load_model_and_tokenizer  # noqa: E402
 from medsins_sft.train import build_dataset, parse_config  # noqa: E402
 
-SAMPLE_YAML = Path(__file__).resolve().parents[1] / "medsins_sft" / "configs" / "sample.yaml"
 REWRITES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "RewriteDefinitions.json"  # in ../shared
 
 
 def _config(tmp_path: Path, model_dir: Path, *extra: str) -> MedSInsSFTConfig:
-    return parse_config(
-        [
-            "--config",
-            str(SAMPLE_YAML),
-            "--model_name_or_path",
-            str(model_dir),
-            "--output_dir",
-            str(tmp_path / "out"),
-            "--report_to",
-            "none",
-            "--definitions_file",
-            str(sample_data_path() / "definitions.json"),
-            *extra,
-        ]
-    )
+    return parse_config(sample_args(tmp_path / "out", model_dir, *extra))
 
 
 # -- config ------------------------------------------------------------------------------------------
