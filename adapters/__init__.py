@@ -10,15 +10,26 @@ running lm_eval; from Python, ``import meds_bench_adapters`` first.
 import lm_eval.models  # noqa: F401
 
 from .anthropic_messages import AnthropicMessagesLM
-from .base import APIChatLM, failed_requests
+from .base import PROCESS_TALLY, APIChatLM, failed_requests
+from .errors import AdapterError, MissingCredentials, RunStopped
+from .families import ModelArgError
 from .guard import CredentialedDataError, SecretInArgsError, check_model_args_argv
 from .openai_chat import OpenAIChatLM
 
+# What `meds-bench eval` prints as one line and exits on (before any request, or when a run must stop).
+USER_ERRORS = (AdapterError, ModelArgError, SecretInArgsError)
+
 __all__ = [
+    "PROCESS_TALLY",
+    "USER_ERRORS",
     "APIChatLM",
+    "AdapterError",
     "AnthropicMessagesLM",
     "CredentialedDataError",
+    "MissingCredentials",
+    "ModelArgError",
     "OpenAIChatLM",
+    "RunStopped",
     "SecretInArgsError",
     "check_model_args_argv",
     "failed_requests",

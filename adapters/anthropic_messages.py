@@ -1,60 +1,127 @@
-"""``meds-anthropic``: Anthropic Messages through the official ``anthropic`` SDK (Claude 3.5 family).
+"""``meds-anthropic``: Claude through the official ``anthropic`` SDK, on Anthropic's API, Amazon Bedrock
+(``platform=bedrock``) or Google Vertex AI (``platform=vertex``).
 
-System messages go to the separate ``system`` field; the key is read from ``ANTHROPIC_API_KEY``.
+System messages go to the separate ``system`` field. The request form follows the model's family row
+(:mod:`.families`): sampling parameters only where the family takes them, thinking as
+``thinking.type: adaptive`` + ``output_config.effort`` (Claude 4.6 and later) or ``thinking.type:
+enabled`` + ``budget_tokens`` (older). Thinking blocks come back before the text and are kept apart
+from the answer. Credentials: ``ANTHROPIC_API_KEY`` on Anthropic's API; the platforms' own environment
+(AWS credentials or ``AWS_BEARER_TOKEN_BEDROCK``; Google application-default credentials) elsewhere.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lm_eval.api.registry import register_model
 
-from .base import Answer, APIChatLM, Generation
+from .base import Answer, APIChatLM, Generation, provider_message
+from .families import ModelArgError
 from .retry import MalformedResponse
+
+PLATFORMS = {
+    "anthropic": "ANTHROPIC_BASE_URL",
+    "bedrock": "ANTHROPIC_BEDROCK_BASE_URL",
+    "vertex": "ANTHROPIC_VERTEX_BASE_URL",
+}
+# "`temperature` is deprecated for this model." / "`temperature` and `top_p` cannot both be specified ..."
+_BOTH = re.compile(r"`(\w+)` and `(\w+)` cannot both be specified")
+_ONE = re.compile(r"`?([a-z_]+)(?:\.[\w.]+)?`? (?:is deprecated|is not supported|is not allowed|is unsupported)")
+
+
+def rejected_field(message: str) -> str | None:
+    """The top-level body field an Anthropic 400 message names as not accepted (the second of a pair
+    that cannot both be given), or None."""
+    both = _BOTH.search(message)
+    if both:
+        return both.group(2)
+    one = _ONE.search(message)
+    return one.group(1) if one else None
 
 
 @register_model("meds-anthropic")
 class AnthropicMessagesLM(APIChatLM):
-    """Anthropic Messages: ``system`` separate, text blocks of the reply joined in order."""
+    """Anthropic Messages: ``system`` separate, thinking blocks split off, text blocks joined in order."""
 
     provider = "anthropic"
     key_env = "ANTHROPIC_API_KEY"
     base_url_env = "ANTHROPIC_BASE_URL"
-    default_model = "claude-3-5-sonnet-20241022"
+    example_model = "claude-sonnet-5"
+
+    def __init__(
+        self, *, platform: str = "anthropic", region: str | None = None, project_id: str | None = None, **kwargs: Any
+    ) -> None:
+        self.platform = str(platform).strip().lower()
+        if self.platform not in PLATFORMS:
+            raise ModelArgError(f"model argument platform={platform!r}: use one of {', '.join(PLATFORMS)}")
+        self.base_url_env = PLATFORMS[self.platform]
+        self.region = region or None
+        self.project_id = project_id or None
+        super().__init__(**kwargs)
+
+    def needs_api_key(self) -> bool:
+        return self.platform == "anthropic"
 
     def make_client(self) -> Any:
         import anthropic
 
-        return anthropic.Anthropic(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
+        common = {"base_url": self.base_url, "timeout": self.timeout, "max_retries": 0}
+        if self.platform == "bedrock":
+            return anthropic.AnthropicBedrock(aws_region=self.region, **common)
+        if self.platform == "vertex":
+            extra = {"region": self.region} if self.region else {}
+            if self.project_id:
+                extra["project_id"] = self.project_id
+            return anthropic.AnthropicVertex(**extra, **common)
+        return anthropic.Anthropic(api_key=self._api_key, **common)
+
+    def extra_info(self) -> dict[str, Any]:
+        return {"platform": self.platform, "region": self.region}
 
     def build_body(self, messages: list[dict[str, str]], gen: Generation) -> dict[str, Any]:
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         turns = [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"]
         if not turns:
             turns = [{"role": "user", "content": ""}]
+        plan = self.thinking_plan(gen.max_tokens)
         body: dict[str, Any] = {
             "model": self.model,
-            "max_tokens": gen.max_tokens,
+            "max_tokens": gen.max_tokens + plan.allowance,
             "messages": turns,
-            "temperature": gen.temperature,
+            **self.sampling_fields(gen, plan.thinks),
+            **plan.fields,
         }
         if system:
             body["system"] = system
-        if gen.top_p is not None:
-            body["top_p"] = gen.top_p
         # The API rejects empty or whitespace-only stop sequences: those are applied locally only.
         stops = [s for s in gen.stop if s and s.strip()]
         if stops:
             body["stop_sequences"] = stops
         return body
 
+    def rejected_parameter(self, err: BaseException) -> str | None:
+        return rejected_field(provider_message(err)) if getattr(err, "status_code", None) == 400 else None
+
     def send(self, body: dict[str, Any], gen: Generation) -> Answer:
-        # The SDK's generic POST (auth, version header, timeouts, error types) with our own parsing: it
-        # is cheaper per request and works whichever sampling fields an SDK release types.
-        data = self._client_once().post("/v1/messages", body=body, cast_to=object)
+        # The SDK's generic POST (auth, version header, platform routing, timeouts, error types) with our own
+        # parsing: it is cheaper per request and works whichever request fields an SDK release types.
+        return self.parse_response(self._client_once().post("/v1/messages", body=body, cast_to=object), body)
+
+    def parse_response(self, data: Any, body: dict[str, Any]) -> Answer:
+        """The answer of a Messages response: text blocks joined, thinking blocks kept apart."""
         try:
             blocks, usage = data["content"], data["usage"]
             text = "".join(b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text")
-            return Answer(text, int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0))
+            thinking = "\n\n".join(
+                b.get("thinking", "") if b.get("type") == "thinking" else "[redacted thinking]"
+                for b in blocks
+                if isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking")
+            )
+            input_tokens, output_tokens = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
         except (KeyError, TypeError, AttributeError) as err:
             raise MalformedResponse(f"response has no content/usage: {str(data)[:200]}") from err
+        limit = not text.strip() and data.get("stop_reason") == "max_tokens"
+        # The API reports no thinking-token count: the thinking text is counted as the context fitting counts.
+        reasoning = min(output_tokens, self.counter.count(thinking)) if thinking else 0
+        return Answer(text, input_tokens, output_tokens, thinking, reasoning, output_limit=limit)

@@ -12,14 +12,23 @@ Contract of :meth:`APIChatLM.generate_until`:
   ``context_windows.json``) is cut on the left so that the query survives (``truncate=left``), or is not
   sent and recorded as failed with the reason (``truncate=fail``);
 - each distinct request is answered once: from the cache, or by one API call (with retries);
-- a request that still fails returns ``""`` (scored 0 and counted by the metrics), is recorded
+- the request form follows the model's family row (:mod:`.families`): sampling parameters only where the
+  family takes them (else "provider default sampling" is recorded, never temperature 0), thinking as the
+  family takes it at ``reasoning_effort``, its allowance added to the task's own answer budget; a 400 that
+  names a parameter removes it for the rest of the run (recorded);
+- thinking (Claude thinking blocks, ``reasoning`` fields, a leading ``<think>`` block) is split off the
+  answer before stop sequences apply, saved with the sample, and never scored; a reply whose thinking
+  used the whole allowance is recorded as unanswered (reason: output limit);
+- a request that fails permanently (unknown or retired model, refused key, a 400 no fallback fixes)
+  stops the run with :class:`RunStopped`; answers received so far stay cached;
+- a request that still fails after retries returns ``""`` (scored 0 and counted by the metrics), is recorded
   as failed and is not cached, so a rerun sends only the failures; the run goes on;
 - when ``max_cost_usd`` is reached no new request is sent; the rest return ``""``, recorded as
   skipped;
 - each request's gen_kwargs in the samples file gain a ``meds_api`` entry: its status, the error of a
   failed request and how much of a cut prompt was dropped;
 - a closing summary line is printed, usage goes to the results JSON through
-  :meth:`get_model_info`, and :func:`failed_requests` lets ``meds-bench eval`` exit non-zero.
+  :meth:`get_model_info`, and :data:`PROCESS_TALLY` lets ``meds-bench eval`` exit non-zero.
 """
 
 from __future__ import annotations
@@ -27,20 +36,25 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from lm_eval.api.model import LM
 from tqdm import tqdm
 
 from .cache import CachedAnswer, ResponseCache, request_key
-from .context import TRUNCATE_MODES, context_window, counter_for, fit_messages
-from .cost import Ledger, estimate_tokens, load_prices, price_for
+from .context import TRUNCATE_MODES, counter_for, fit_messages
+from .cost import Ledger, load_prices, price_for
+from .errors import MissingCredentials, RunStopped
+from .families import Family, ModelArgError, ThinkingPlan, family_for, parse_effort, thinking_plan
 from .guard import check_credentialed, check_no_secrets, redact
 from .retry import RequestFailed, RetryPolicy, Stopped, call_with_retries
 
@@ -50,21 +64,44 @@ CACHE_ENV = "MEDS_BENCH_API_CACHE"
 DEFAULT_CACHE_DIR = Path("~/.cache/meds_bench/api")
 DEFAULT_MAX_GEN_TOKS = 256
 DRY_RUN_COUNTS = ("requests", "cached", "not_sendable", "truncated", "input_tokens", "max_output_tokens")
+PROVIDER_DEFAULT_SAMPLING = "provider default sampling"
+# Statuses of a request that fails for every request of the run alike: retrying or rerunning cannot help.
+PERMANENT_STATUS = frozenset({400, 401, 403, 404})
+UNANSWERED = ("failed", "output_limit", "skipped_budget")
 
-# Failed / budget-skipped requests of every adapter instance in this process (read by `meds-bench eval`).
-_PROCESS_FAILURES = {"failed": 0, "skipped_budget": 0}
-_PROCESS_LOCK = threading.Lock()
+
+class FailureTally:
+    """Requests that got no answer, summed over every adapter instance of this process (read by
+    ``meds-bench eval`` to exit non-zero); :meth:`reset` clears it for a new run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            self._counts.update(counts)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {name: self._counts[name] for name in UNANSWERED}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+PROCESS_TALLY = FailureTally()
 
 
 def failed_requests() -> dict[str, int]:
     """Counts of requests that got no answer in this process, across all adapter instances."""
-    with _PROCESS_LOCK:
-        return dict(_PROCESS_FAILURES)
+    return PROCESS_TALLY.snapshot()
 
 
 @dataclass(frozen=True)
 class Generation:
-    """Provider-neutral generation settings of one request."""
+    """Provider-neutral generation settings of one request; ``max_tokens`` is the task's answer budget."""
 
     max_tokens: int
     temperature: float
@@ -93,15 +130,22 @@ class Outcome:
     text: str
     status: str
     error: str | None = None
+    thinking: str = ""
 
 
 @dataclass(frozen=True)
 class Answer:
-    """Text and token usage of one API response."""
+    """One API response: the answer text (thinking split off), the thinking, and token usage.
+
+    ``output_limit`` marks a reply without answer text because the output allowance was used up.
+    """
 
     text: str
     input_tokens: int
     output_tokens: int
+    thinking: str = ""
+    reasoning_tokens: int = 0
+    output_limit: bool = False
 
 
 def _as_bool(value: Any) -> bool:
@@ -171,7 +215,7 @@ class APIChatLM(LM):
     provider: ClassVar[str]
     key_env: ClassVar[str]
     base_url_env: ClassVar[str]
-    default_model: ClassVar[str]
+    example_model: ClassVar[str]
 
     def __init__(
         self,
@@ -191,6 +235,9 @@ class APIChatLM(LM):
         progress: bool = True,
         max_context_tokens: int | None = None,
         truncate: str = "left",
+        reasoning_effort: str | None = None,
+        reasoning_tokens: int | None = None,
+        family: str | None = None,
         **extra: Any,
     ) -> None:
         check_no_secrets({"model": model, "base_url": base_url, **extra})
@@ -199,7 +246,18 @@ class APIChatLM(LM):
         if extra:
             raise TypeError(f"unknown model argument(s) for {self.provider}: {', '.join(sorted(extra))}")
         super().__init__()
-        self.model = str(model or self.default_model)
+        if not model:
+            raise ModelArgError(
+                f"--model meds-{self.provider} needs model=<id>, e.g. --model_args model={self.example_model} "
+                "(README lists the current model families)"
+            )
+        self.model = str(model)
+        self.family: Family = family_for(self.provider, str(family or self.model))
+        if self.family.retired:
+            raise ModelArgError(
+                f"{self.provider} model {self.model} was retired on {self.family.retired}: requests to it fail; "
+                f"choose a current model, e.g. model={self.example_model} (README lists the current families)"
+            )
         base_url = base_url or os.environ.get(self.base_url_env) or None
         check_no_secrets({"base_url": base_url})
         self.base_url = str(base_url).rstrip("/") if base_url else None
@@ -211,18 +269,25 @@ class APIChatLM(LM):
         self.progress = _as_bool(progress)
         self.truncate = str(truncate).strip().lower()
         if self.truncate not in TRUNCATE_MODES:
-            raise ValueError(f"model argument truncate={truncate!r}: use truncate=left or truncate=fail")
+            raise ModelArgError(f"model argument truncate={truncate!r}: use truncate=left or truncate=fail")
+        self.reasoning_effort = parse_effort(reasoning_effort)
+        self.reasoning_tokens = (
+            _positive_int("reasoning_tokens", reasoning_tokens) if reasoning_tokens not in (None, "") else None
+        )
+        self.thinking_plan(self.max_gen_toks)  # an effort the model does not take is refused now
         self.max_context_tokens = (
             _positive_int("max_context_tokens", max_context_tokens)
             if max_context_tokens not in (None, "")
-            else context_window(self.model)
+            else self.family.context
         )
-        self.counter = counter_for(self.provider, self.model) if self.max_context_tokens else None
+        self.counter = counter_for(self.provider, self.model)
         self.policy = RetryPolicy(max_retries=int(max_retries), base=float(backoff_base), cap=float(backoff_max))
-        self.price = price_for(self.model, load_prices(prices))
+        self.price = price_for(self.family.name or self.model, load_prices(prices)) or price_for(
+            self.model, load_prices(prices)
+        )
         budget = float(max_cost_usd) if max_cost_usd not in (None, "") else None
         if budget is not None and self.price is None:
-            raise ValueError(
+            raise ModelArgError(
                 f"max_cost_usd needs a price for model {self.model!r}: add it to a prices file (prices=PATH)"
             )
         self.ledger = Ledger(price=self.price, max_cost_usd=budget)
@@ -231,8 +296,16 @@ class APIChatLM(LM):
         self.dry_run_estimate: dict[str, Any] | None = None
         self._api_key = os.environ.get(self.key_env, "")
         self._client: Any = None
-        if not self.dry_run and not self._api_key:
-            raise OSError(f"{self.key_env} is not set: API keys are read from the environment only")
+        self._reported: dict[str, int] = dict.fromkeys(UNANSWERED, 0)  # already added to PROCESS_TALLY
+        self._fatal: str | None = None  # why the run must stop
+        self._form_lock = threading.Lock()
+        self._removed: dict[str, str] = {}  # body field -> the provider's message that removed it
+        self._sampling_notes: set[str] = set()
+        if not self.dry_run and self.needs_api_key() and not self._api_key:
+            raise MissingCredentials(
+                f"{self.key_env} is not set: export it in the environment (API keys are never read from "
+                f"arguments or files), or pass dry_run=true to estimate the run without sending anything"
+            )
         if self.price is None:
             log.warning("no price known for %s: costs are reported as 0 (add it with prices=PATH)", self.model)
 
@@ -242,6 +315,10 @@ class APIChatLM(LM):
         """The SDK client, with its own retries switched off (ours apply)."""
         raise NotImplementedError
 
+    def needs_api_key(self) -> bool:
+        """Whether ``key_env`` must be set (False for platforms with their own credentials)."""
+        return True
+
     def build_body(self, messages: list[dict[str, str]], gen: Generation) -> dict[str, Any]:
         """The exact request body sent to the provider (also the cache key material)."""
         raise NotImplementedError
@@ -250,13 +327,59 @@ class APIChatLM(LM):
         """One API call for ``body`` (built from ``gen``); SDK exceptions propagate to the retry layer."""
         raise NotImplementedError
 
-    def output_limit(self, gen: Generation) -> int:
-        """Output tokens a request may use: its share of the context window and of the budget."""
-        return gen.max_tokens
+    def rejected_parameter(self, err: BaseException) -> str | None:
+        """The body field a provider's 400 answer names as not accepted by the model, or None."""
+        return None
 
     def extra_info(self) -> dict[str, Any]:
         """Provider facts added to ``config.meds_api`` in the results."""
         return {}
+
+    # --- request forms ----------------------------------------------------------------------
+
+    def thinking_plan(self, answer_tokens: int) -> ThinkingPlan:
+        """The thinking fields and allowance of a request whose answer may use ``answer_tokens`` tokens."""
+        return thinking_plan(self.family, self.reasoning_effort, answer_tokens, self.reasoning_tokens)
+
+    def output_limit(self, gen: Generation) -> int:
+        """Output tokens a request may use: the task's answer budget plus the thinking allowance."""
+        return gen.max_tokens + self.thinking_plan(gen.max_tokens).allowance
+
+    def sampling_fields(self, gen: Generation, thinks: bool) -> dict[str, Any]:
+        """The sampling parameters of a request, as the family takes them; what is not sent is recorded."""
+        requested = {"temperature": gen.temperature} | ({"top_p": gen.top_p} if gen.top_p is not None else {})
+        if self.family.sampling == "none" or (thinks and self.provider == "anthropic"):
+            why = "the model takes no sampling parameters" if self.family.sampling == "none" else "thinking needs it"
+            self._note(f"{PROVIDER_DEFAULT_SAMPLING} ({why}); not sent: {_describe(requested)}")
+            return {}
+        if self.family.sampling == "one" and "top_p" in requested:
+            self._note(f"top_p={gen.top_p} not sent: the model takes temperature or top_p, not both")
+            requested.pop("top_p")
+        return requested
+
+    def without_removed(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` less the fields a 400 answer removed earlier in this run."""
+        return {k: v for k, v in body.items() if k not in self._removed} if self._removed else body
+
+    def _note(self, note: str) -> None:
+        with self._form_lock:
+            self._sampling_notes.add(note)
+
+    def _send_with_fallback(self, body: dict[str, Any], gen: Generation) -> Answer:
+        """:meth:`send`, and once more without a field that a 400 answer names as not accepted."""
+        body = self.without_removed(body)
+        try:
+            return self.send(body, gen)
+        except Exception as err:
+            param = self.rejected_parameter(err)
+            if param is None or param not in body or param in ("model", "messages", "max_tokens"):
+                raise
+            with self._form_lock:
+                first = param not in self._removed
+                self._removed[param] = provider_message(err)[:300]
+            if first:
+                log.warning("%s rejects %r: it is no longer sent in this run", self.model, param)
+        return self.send(self.without_removed(body), gen)
 
     # --- lm-eval interface ------------------------------------------------------------------
 
@@ -278,18 +401,24 @@ class APIChatLM(LM):
         raise NotImplementedError(f"{self.provider} chat models cannot score loglikelihood_rolling tasks")
 
     def get_model_info(self) -> dict[str, Any]:
-        """Merged by lm-eval into ``results["config"]``: provider, model and usage (no secrets)."""
+        """Merged by lm-eval into ``results["config"]``: provider, model, request form and usage (no secrets)."""
+        plan = self.thinking_plan(self.max_gen_toks)
         info = {
             "meds_api": {
                 "provider": self.provider,
                 "model": self.model,
+                "family": self.family.name,
                 "base_url": self.base_url,
                 "cache": str(self.cache.path),
                 "dry_run": self.dry_run,
                 "allow_credentialed": self.allow_credentialed,
                 "max_context_tokens": self.max_context_tokens,
                 "truncate": self.truncate,
-                "token_counter": self.counter.name if self.counter else None,
+                "token_counter": self.counter.name,
+                "reasoning_effort": self.reasoning_effort,
+                "thinking": plan.form,
+                "sampling": sorted(self._sampling_notes) or ["as requested by the task (greedy: temperature=0)"],
+                "removed_parameters": dict(self._removed),
                 **self.extra_info(),
                 "usage": self.ledger.report(),
                 "dry_run_estimate": self.dry_run_estimate,
@@ -334,13 +463,8 @@ class APIChatLM(LM):
         metadata = getattr(request, "metadata", None) or ()
         return str(metadata[0]) if metadata and metadata[0] is not None else "unknown"
 
-    def _input_estimate(self, body: dict[str, Any]) -> int:
-        texts = [m.get("content", "") for m in body.get("messages", [])]
-        texts.append(body.get("system", "") or "")
-        return sum(estimate_tokens(t) + 4 for t in texts if isinstance(t, str) and t)
-
-    def _worst_case_usd(self, body: dict[str, Any], gen: Generation) -> float:
-        return self.price.cost(self._input_estimate(body), self.output_limit(gen)) if self.price else 0.0
+    def _worst_case_usd(self, item: Prepared) -> float:
+        return self.price.cost(item.prompt_tokens, self.output_limit(item.gen)) if self.price else 0.0
 
     def _dry_run(self, unique: dict[str, Prepared]) -> dict[str, Outcome]:
         per_task: dict[str, dict[str, float]] = {}
@@ -354,7 +478,7 @@ class APIChatLM(LM):
                 row["cached"] += 1
                 continue
             row["requests"] += 1
-            row["input_tokens"] += self._input_estimate(item.body)
+            row["input_tokens"] += item.prompt_tokens
             row["max_output_tokens"] += self.output_limit(item.gen)
         for row in per_task.values():
             row["max_cost_usd"] = (
@@ -376,8 +500,60 @@ class APIChatLM(LM):
             self._client = self.make_client()
         return self._client
 
+    def _check_reachable(self) -> None:
+        """Refuse to start when nothing accepts connections at the endpoint (no request is sent)."""
+        if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+            return  # the SDK connects through the proxy, not directly
+        url = str(getattr(self._client_once(), "base_url", "") or self.base_url or "")
+        parts = urlsplit(url)
+        if not parts.hostname:
+            return
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            socket.create_connection((parts.hostname, port), timeout=min(self.timeout, 10.0)).close()
+        except OSError as err:
+            raise RunStopped(
+                f"{self.provider}:{self.model}: nothing answers at {url} ({err.strerror or err}); "
+                "start the server or correct base_url. No request was sent"
+            ) from None
+
+    def _stop_reason(self, err: RequestFailed) -> str | None:
+        """Why ``err`` must stop the run (None when only this request is affected)."""
+        if err.status not in PERMANENT_STATUS:
+            return None
+        message = redact(err.message, [self._api_key])
+        if err.status == 400 and any(word in message.lower() for word in ("context", "too long")):
+            return None  # this prompt only
+        name = f"{self.provider} model {self.model}"
+        if err.status == 404:
+            return f"{name} was not found: it is retired or unknown to the provider ({message}); choose a current model"
+        if err.status in (401, 403):
+            return f"{name}: the provider refused the credentials ({message}); check {self.key_env} and its access"
+        return f"{name} rejects the request form ({message}); see README's model-family table"
+
+    def _record_answer(self, item: Prepared, answer: Answer) -> Outcome:
+        """Store a received answer (cache and ledger) and return its outcome; a reply without answer
+        text because the output allowance was used up is recorded as unanswered and not cached."""
+        if answer.output_limit:
+            message = (
+                f"no answer text: the output limit of {self.output_limit(item.gen)} tokens was used up by thinking; "
+                "raise reasoning_tokens or lower reasoning_effort"
+            )
+            self.ledger.record_output_limit(
+                item.task, item.doc_id, message, answer.input_tokens, answer.output_tokens, answer.reasoning_tokens
+            )
+            return Outcome("", "output_limit", message, answer.thinking)
+        cached = CachedAnswer(answer.text, answer.input_tokens, answer.output_tokens, answer.thinking,
+                              answer.reasoning_tokens)  # fmt: skip
+        self.cache.put(item.key, self.provider, self.model, cached)
+        self.ledger.record_answer(
+            item.task, item.doc_id, answer.input_tokens, answer.output_tokens, False, answer.reasoning_tokens
+        )
+        return Outcome(answer.text, "done", thinking=answer.thinking)
+
     def _answer(self, item: Prepared, stop: threading.Event) -> Outcome:
-        """The outcome of one distinct request; status ``cached``, ``done``, ``failed`` or ``skipped_budget``."""
+        """The outcome of one distinct request: status ``cached``, ``done``, ``output_limit``, ``failed`` or
+        ``skipped_budget``."""
         task, key, body = item.task, item.key, item.body
         if item.error is not None:
             self.ledger.record_failure(task, item.doc_id, item.error)
@@ -386,40 +562,41 @@ class APIChatLM(LM):
         cached = self.cache.get(key)
         if cached is not None:
             self.ledger.record_answer(task, item.doc_id, cached.input_tokens, cached.output_tokens, cached=True)
-            return Outcome(cached.text, "cached")
+            return Outcome(cached.text, "cached", thinking=cached.thinking)
         if stop.is_set():
-            self.ledger.record_failure(task, item.doc_id, "not sent: budget reached", budget=True)
-            return Outcome("", "skipped_budget", "not sent: budget reached")
-        worst = self._worst_case_usd(body, item.gen)
+            why = "not sent: the run stopped" if self._fatal else "not sent: budget reached"
+            self.ledger.record_failure(task, item.doc_id, why, budget=not self._fatal)
+            return Outcome("", "failed" if self._fatal else "skipped_budget", why)
+        worst = self._worst_case_usd(item)
         if not self.ledger.reserve(worst):
             stop.set()
             self.ledger.record_failure(task, item.doc_id, "not sent: max_cost_usd reached", budget=True)
             return Outcome("", "skipped_budget", "not sent: max_cost_usd reached")
         try:
             answer = call_with_retries(
-                lambda: self.send(body, item.gen),
+                lambda: self._send_with_fallback(body, item.gen),
                 self.policy,
                 stop,
                 on_retry=lambda _msg: self.ledger.record_retry(task),
             )
         except (RequestFailed, Stopped) as err:
             message = redact(str(err), [self._api_key])
+            reason = self._stop_reason(err) if isinstance(err, RequestFailed) else None
+            if reason is not None and self._fatal is None:
+                self._fatal = reason
+                stop.set()
             self.ledger.record_failure(task, item.doc_id, message)
             log.warning("%s request failed (%s): %s", self.provider, task, message)
             return Outcome("", "failed", message)
         finally:
             self.ledger.release(worst)
-        self.cache.put(
-            key, self.provider, self.model, CachedAnswer(answer.text, answer.input_tokens, answer.output_tokens)
-        )
-        self.ledger.record_answer(task, item.doc_id, answer.input_tokens, answer.output_tokens, cached=False)
-        return Outcome(answer.text, "done")
+        return self._record_answer(item, answer)
 
     def _run(self, unique: dict[str, Prepared], disable_tqdm: bool) -> dict[str, Outcome]:
         if any(item.error is None and self.cache.get(key) is None for key, item in unique.items()):
-            self._client_once()  # built once, before the workers start
+            self._check_reachable()  # builds the client once, before the workers start
         outcomes: dict[str, Outcome] = {}
-        counts = {"done": 0, "failed": 0, "cached": 0, "skipped_budget": 0}
+        counts = Counter({"done": 0, "failed": 0, "cached": 0, "skipped_budget": 0, "output_limit": 0})
         stop = threading.Event()
         bar = tqdm(
             total=len(unique),
@@ -438,7 +615,8 @@ class APIChatLM(LM):
                 bar.update(1)
                 bar.set_postfix_str(
                     f"done={counts['done']} failed={counts['failed']} cached={counts['cached']} "
-                    f"skipped={counts['skipped_budget']} ${self.ledger.spent:.4f}",
+                    f"no_answer_text={counts['output_limit']} skipped={counts['skipped_budget']} "
+                    f"${self.ledger.spent:.4f}",
                     refresh=False,
                 )
         except BaseException:
@@ -449,32 +627,51 @@ class APIChatLM(LM):
             bar.close()
             self._summarise()
         pool.shutdown(wait=True)
+        if self._fatal is not None:
+            raise RunStopped(f"{self._fatal}. Answers received so far are cached in {self.cache.path}")
         return outcomes
 
     def _summarise(self) -> None:
         total = self.ledger.total()
-        with _PROCESS_LOCK:
-            _PROCESS_FAILURES["failed"] += total.failed - getattr(self, "_reported_failed", 0)
-            _PROCESS_FAILURES["skipped_budget"] += total.skipped_budget - getattr(self, "_reported_skipped", 0)
-        self._reported_failed, self._reported_skipped = total.failed, total.skipped_budget
+        now = {"failed": total.failed, "output_limit": total.output_limit, "skipped_budget": total.skipped_budget}
+        PROCESS_TALLY.add(**{name: now[name] - self._reported[name] for name in UNANSWERED})
+        self._reported = now
         line = (
             f"[{self.provider}:{self.model}] done={total.sent} cached={total.cached} failed={total.failed} "
-            f"skipped_budget={total.skipped_budget} truncated={total.truncated} retries={total.retries} "
-            f"input_tokens={total.input_tokens} "
-            f"output_tokens={total.output_tokens} cost=${total.cost_usd:.4f}"
+            f"no_answer_text={total.output_limit} skipped_budget={total.skipped_budget} truncated={total.truncated} "
+            f"retries={total.retries} input_tokens={total.input_tokens} output_tokens={total.output_tokens} "
+            f"reasoning_tokens={total.reasoning_tokens} cost=${total.cost_usd:.4f}"
         )
         if self.price is None:
             line += " (no price known for this model)"
-        if total.failed or total.skipped_budget:
-            line += f"; {total.failed + total.skipped_budget} unanswered: rerun the same command to send only those"
+        unanswered = total.failed + total.skipped_budget
+        if unanswered and self._fatal is None:
+            line += f"; {unanswered} unanswered: rerun the same command to send only those"
+        if total.output_limit:
+            line += f"; {total.output_limit} replies had no answer text (thinking used the output allowance)"
         print(line, file=sys.stderr)
 
 
+def provider_message(err: BaseException) -> str:
+    """The provider's own error message of an SDK exception (``error.message`` of its body), else its text."""
+    body = getattr(err, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return str(message) if message else str(getattr(err, "message", None) or err)
+
+
+def _describe(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
 def _annotate(request: Any, item: Prepared, outcome: Outcome) -> None:
-    """Add ``meds_api`` (status, error, cut tokens) to the request's gen_kwargs, which lm-eval logs per sample."""
+    """Add ``meds_api`` (status, error, thinking, cut tokens) to the request's gen_kwargs, which lm-eval logs
+    per sample."""
     info: dict[str, Any] = {"status": outcome.status}
     if outcome.error:
         info["error"] = outcome.error
+    if outcome.thinking:
+        info["thinking"] = outcome.thinking
     if item.dropped_tokens:
         info["truncated"] = {"prompt_tokens": item.prompt_tokens, "dropped_tokens": item.dropped_tokens}
     context, *rest = request.args

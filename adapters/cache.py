@@ -29,9 +29,16 @@ CREATE TABLE IF NOT EXISTS responses (
     text TEXT NOT NULL,
     input_tokens INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    thinking TEXT NOT NULL DEFAULT '',
+    reasoning_tokens INTEGER NOT NULL DEFAULT 0
 )
 """
+# Columns added after the first release: a cache file written before them gains them on open.
+ADDED_COLUMNS = {
+    "thinking": "TEXT NOT NULL DEFAULT ''",
+    "reasoning_tokens": "INTEGER NOT NULL DEFAULT 0",
+}
 
 
 def request_key(provider: str, endpoint: str | None, body: dict[str, Any]) -> str:
@@ -47,11 +54,13 @@ def request_key(provider: str, endpoint: str | None, body: dict[str, Any]) -> st
 
 @dataclass(frozen=True)
 class CachedAnswer:
-    """A stored answer and the tokens it cost when it was first received."""
+    """A stored answer, its thinking, and the tokens it cost when it was first received."""
 
     text: str
     input_tokens: int
     output_tokens: int
+    thinking: str = ""
+    reasoning_tokens: int = 0
 
 
 class ResponseCache:
@@ -65,12 +74,17 @@ class ResponseCache:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(SCHEMA)
+        present = {row[1] for row in self._conn.execute("PRAGMA table_info(responses)")}
+        for name, kind in ADDED_COLUMNS.items():
+            if name not in present:
+                self._conn.execute(f"ALTER TABLE responses ADD COLUMN {name} {kind}")
 
     def get(self, key: str) -> CachedAnswer | None:
         """The stored answer for ``key``, or None."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT text, input_tokens, output_tokens FROM responses WHERE key = ?", (key,)
+                "SELECT text, input_tokens, output_tokens, thinking, reasoning_tokens FROM responses WHERE key = ?",
+                (key,),
             ).fetchone()
         return CachedAnswer(*row) if row else None
 
@@ -78,8 +92,19 @@ class ResponseCache:
         """Store one answer and commit it immediately."""
         with self._lock:
             self._conn.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, provider, model, answer.text, answer.input_tokens, answer.output_tokens, time.time()),
+                "INSERT OR REPLACE INTO responses (key, provider, model, text, input_tokens, output_tokens, created, "
+                "thinking, reasoning_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    provider,
+                    model,
+                    answer.text,
+                    answer.input_tokens,
+                    answer.output_tokens,
+                    time.time(),
+                    answer.thinking,
+                    answer.reasoning_tokens,
+                ),  # fmt: skip
             )
 
     def __len__(self) -> int:

@@ -5,19 +5,18 @@ drops tokens from the start of the first message onward (the earliest few-shot c
 the definition), so that the query at the end always survives, as the paper describes, and a leading
 assistant turn left behind goes too; ``"fail"`` sends nothing and records why.
 
-Token counts: OpenAI models use ``tiktoken`` when it is installed and knows the model (its encoding
-files must be downloadable or cached). Otherwise, and always for Anthropic, whose tokenizer is not
-public, :class:`EstimateCounter` counts on the high side, so that a cut prompt fits.
+Token counts (the same ones price the budget's worst case): OpenAI models use ``tiktoken`` when it is
+installed and knows the model (its encoding files must be downloadable or cached). Otherwise, and
+always for Anthropic, whose tokenizer is not public, :class:`EstimateCounter` counts on the high side,
+so that a cut prompt fits.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, Protocol
 
-from .cost import longest_prefix
+from .families import family_for
 
 TRUNCATE_MODES = ("left", "fail")
 # Chat-format tokens around each message and around the request; a little above what OpenAI documents.
@@ -95,12 +94,9 @@ def counter_for(provider: str, model: str) -> TokenCounter:
     return EstimateCounter()
 
 
-def context_window(model: str) -> int | None:
-    """The bundled context window of ``model`` (longest listed prefix), or None if unknown."""
-    text = resources.files(__package__).joinpath("context_windows.json").read_text(encoding="utf-8")
-    table = json.loads(text)["models"]
-    name = longest_prefix(model, table)
-    return int(table[name]) if name is not None else None
+def context_window(provider: str, model: str) -> int | None:
+    """The context window of ``model``'s family row in ``models.json``, or None if unknown."""
+    return family_for(provider, model).context
 
 
 @dataclass(frozen=True)
@@ -114,13 +110,16 @@ class Fit:
 
 
 def fit_messages(
-    messages: list[dict[str, str]], counter: TokenCounter | None, window: int | None, max_output: int, truncate: str
+    messages: list[dict[str, str]], counter: TokenCounter, window: int | None, max_output: int, truncate: str
 ) -> Fit:
-    """Fit ``messages`` plus ``max_output`` output tokens into ``window`` tokens (no check without a window)."""
-    if window is None or counter is None:
-        return Fit(messages, 0)
+    """Fit ``messages`` plus ``max_output`` output tokens into ``window`` tokens (no cut without a window).
+
+    ``prompt_tokens`` is the prompt's count by ``counter``: the figure the budget's worst case uses too.
+    """
     counts = [counter.count(m["content"]) for m in messages]
     total = sum(counts) + REQUEST_OVERHEAD + MESSAGE_OVERHEAD * len(messages)
+    if window is None:
+        return Fit(messages, total)
     excess = total - (window - max_output)
     if excess <= 0:
         return Fit(messages, total)

@@ -1,10 +1,11 @@
 """Token usage and dollar accounting: price table, per-task ledger, budget and dry-run estimates.
 
-Prices are USD per million tokens, read from the package's ``prices.json``; a user file (model
-arg ``prices=PATH`` or env ``MEDS_BENCH_PRICES``) replaces or adds entries. Model names match the
-longest listed prefix. The ledger is thread-safe; the budget reserves each request's worst-case
-cost (estimated input + its full output-token limit) before it is sent, so concurrent requests
-cannot overshoot ``max_cost_usd``.
+Prices are USD per million tokens, list and batch, read from the family rows of ``models.json``; a
+user file (model arg ``prices=PATH`` or env ``MEDS_BENCH_PRICES``, ``{"models": {prefix: {"input": ..,
+"output": .., "batch_input": .., "batch_output": ..}}}``) replaces or adds entries; batch rates default
+to half the list rates. Model names match the longest listed prefix. The ledger is thread-safe; the
+budget reserves each request's worst-case cost (its counted prompt + its full output-token limit)
+before it is sent, so concurrent requests cannot overshoot ``max_cost_usd``.
 """
 
 from __future__ import annotations
@@ -12,52 +13,56 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from .families import longest_prefix, normalize_model_id, table
 
 PRICES_ENV = "MEDS_BENCH_PRICES"
 
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million input and output tokens."""
+    """USD per million input and output tokens, synchronously and through a provider's batch interface."""
 
     input: float
     output: float
+    batch_input: float | None = None
+    batch_output: float | None = None
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
+    def cost(self, input_tokens: int, output_tokens: int, batch: bool = False) -> float:
+        if batch:
+            rate_in = self.input / 2 if self.batch_input is None else self.batch_input
+            rate_out = self.output / 2 if self.batch_output is None else self.batch_output
+            return (input_tokens * rate_in + output_tokens * rate_out) / 1e6
         return (input_tokens * self.input + output_tokens * self.output) / 1e6
+
+
+def _price(row: dict[str, Any]) -> Price:
+    batch_in, batch_out = row.get("batch_input"), row.get("batch_output")
+    return Price(
+        float(row["input"]),
+        float(row["output"]),
+        float(batch_in) if batch_in is not None else None,
+        float(batch_out) if batch_out is not None else None,
+    )
 
 
 def load_prices(override: str | Path | None = None) -> dict[str, Price]:
     """The bundled price table, updated with ``override`` (or ``$MEDS_BENCH_PRICES``) when given."""
-    raw = json.loads(resources.files(__package__).joinpath("prices.json").read_text(encoding="utf-8"))["models"]
+    raw = {name: row for name, row in table().items() if "input" in row}
     path = override or os.environ.get(PRICES_ENV)
     if path:
         user = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
         raw.update(user.get("models", user))
-    return {name: Price(float(p["input"]), float(p["output"])) for name, p in raw.items() if isinstance(p, dict)}
-
-
-def longest_prefix(model: str, names: Iterable[str]) -> str | None:
-    """The entry of ``names`` equal to ``model``, else the longest one ``model`` starts with; None if none."""
-    matches = [name for name in names if model.startswith(name)]
-    return max(matches, key=len) if matches else None
+    return {name: _price(p) for name, p in raw.items() if isinstance(p, dict)}
 
 
 def price_for(model: str, prices: dict[str, Price]) -> Price | None:
     """Price of ``model`` by exact name, else by the longest matching prefix; None if unknown."""
-    name = longest_prefix(model, prices)
+    name = longest_prefix(model, prices) or longest_prefix(normalize_model_id(model), prices)
     return prices[name] if name is not None else None
-
-
-def estimate_tokens(text: str) -> int:
-    """Rough token count without a tokenizer: ~4 characters per token for Latin text, 1 per CJK character."""
-    cjk = sum(1 for ch in text if ord(ch) >= 0x2E80)
-    return max(1, (len(text) - cjk + 3) // 4 + cjk)
 
 
 @dataclass
@@ -68,11 +73,13 @@ class Usage:
     sent: int = 0
     cached: int = 0
     failed: int = 0
+    output_limit: int = 0  # replies with no answer text: thinking used the whole output allowance
     skipped_budget: int = 0
     truncated: int = 0
     retries: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0  # of output_tokens, spent on thinking
     cost_usd: float = 0.0
     cached_input_tokens: int = 0
     cached_output_tokens: int = 0
@@ -119,7 +126,9 @@ class Ledger:
         with self._lock:
             self._reserved = max(0.0, self._reserved - worst_case_usd)
 
-    def record_answer(self, task: str, doc_id: Any, input_tokens: int, output_tokens: int, cached: bool) -> None:
+    def record_answer(
+        self, task: str, doc_id: Any, input_tokens: int, output_tokens: int, cached: bool, reasoning_tokens: int = 0
+    ) -> None:
         with self._lock:
             usage = self._task(task)
             if cached:
@@ -131,6 +140,7 @@ class Ledger:
             usage.sent += 1
             usage.input_tokens += input_tokens
             usage.output_tokens += output_tokens
+            usage.reasoning_tokens += reasoning_tokens
             cost = self.price.cost(input_tokens, output_tokens) if self.price is not None else 0.0
             usage.cost_usd += cost
             self.per_request.append([task, doc_id, "done", input_tokens, output_tokens, round(cost, 8)])
@@ -156,6 +166,21 @@ class Ledger:
                 usage.failed += 1
                 self.failures.append({"task": task, "doc_id": doc_id, "error": message})
             self.per_request.append([task, doc_id, "skipped_budget" if budget else "failed", 0, 0, 0.0])
+
+    def record_output_limit(
+        self, task: str, doc_id: Any, message: str, input_tokens: int, output_tokens: int, reasoning_tokens: int
+    ) -> None:
+        """A reply without answer text because thinking used the output allowance: unanswered, but paid for."""
+        with self._lock:
+            usage = self._task(task)
+            usage.output_limit += 1
+            usage.input_tokens += input_tokens
+            usage.output_tokens += output_tokens
+            usage.reasoning_tokens += reasoning_tokens
+            cost = self.price.cost(input_tokens, output_tokens) if self.price is not None else 0.0
+            usage.cost_usd += cost
+            self.failures.append({"task": task, "doc_id": doc_id, "error": message, "reason": "output limit"})
+            self.per_request.append([task, doc_id, "output_limit", input_tokens, output_tokens, round(cost, 8)])
 
     @property
     def spent(self) -> float:

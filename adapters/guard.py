@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
+from .errors import AdapterError
+
 README_SECTION = 'README, section "Credentialed data and external APIs"'
 
 _SECRET_ARG = re.compile(
@@ -22,7 +24,7 @@ _SECRET_ARG = re.compile(
 _SECRET_QUERY = re.compile(r"(key|secret|token|sig|password|auth)", re.IGNORECASE)
 
 
-class CredentialedDataError(RuntimeError):
+class CredentialedDataError(AdapterError):
     """Credentialed tasks were sent to an external API model without the opt-in."""
 
 

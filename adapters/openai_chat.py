@@ -1,44 +1,44 @@
 """``meds-openai``: OpenAI Chat Completions through the official ``openai`` SDK.
 
-Works with OpenAI (GPT-4 family), Azure OpenAI's v1 endpoint and OpenAI-compatible servers
-(vLLM, TGI, llama.cpp, ...) through ``base_url``. The key is read from ``OPENAI_API_KEY``.
+Works with OpenAI, Azure OpenAI's v1 endpoint and OpenAI-compatible servers (vLLM, SGLang, TGI,
+llama.cpp, ...) through ``base_url``. The key is read from ``OPENAI_API_KEY``.
 
-Two request forms: the standard one (``max_tokens``, ``temperature``, ``top_p``, ``stop``) and the
-reasoning-model one (o1/o3/o4-mini/gpt-5 families), which takes ``max_completion_tokens`` (the task's
-output limit plus ``reasoning_tokens`` for hidden reasoning) and no sampling settings or stop
-sequences (stops are applied locally). The form is chosen by the model name; when the server answers
-400 naming a parameter of the other form as unsupported, the request is sent once more in the other
-form, which is kept for the rest of the run. Cache keys are those of the form chosen by name.
+Two request forms, chosen by the model's family row (:mod:`.families`): the standard one
+(``max_tokens``, ``temperature``, ``top_p``, ``stop``) and the reasoning-model one (o-series, gpt-5),
+which takes ``max_completion_tokens`` (the task's answer budget plus the thinking allowance),
+``reasoning_effort`` and no sampling settings or stop sequences (stops are applied locally). When the
+server answers 400 naming a parameter of the other form as unsupported, the request is sent once more
+in the other form, which is kept for the rest of the run. Cache keys are those of the form chosen by name.
+
+Thinking: a message's ``reasoning_content`` / ``reasoning`` field, or a reply that opens with a
+``<think>`` block (or ends its thinking with ``think_end_token``), is split off before stop sequences
+apply. A reply that opens a think block the server's stop sequences cut short makes the run apply stop
+sequences locally from then on (recorded), and that request is sent again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-import threading
+from dataclasses import replace
 from typing import Any
 
 from lm_eval.api.registry import register_model
 
-from .base import Answer, APIChatLM, Generation
-from .cost import estimate_tokens
+from .base import Answer, APIChatLM, Generation, _as_bool
+from .families import ModelArgError, ThinkingPlan, thinking_plan
 from .retry import MalformedResponse
+from .thinking import split_inline_thinking
 
 log = logging.getLogger(__name__)
 
 MAX_STOP_SEQUENCES = 4  # the Chat Completions API accepts at most four
-DEFAULT_REASONING_TOKENS = 8192
-# o1, o3-mini, o4-mini-2025-04-16, gpt-5, gpt-5-mini (also behind a "provider/" prefix); not gpt-5-chat-*.
-REASONING_MODEL = re.compile(r"^(?:.*/)?(?:o\d+(?:-.*)?|gpt-5(?!-chat).*)$")
 STANDARD_ONLY = frozenset({"max_tokens", "temperature", "top_p", "stop"})
 REASONING_ONLY = frozenset({"max_completion_tokens"})
 _NAMED_PARAM = re.compile(
     r"(?:[Uu]nsupported (?:parameter|value)|[Uu]nrecognized request argument(?: supplied)?)\W*'?(\w+)"
 )
-
-
-class OutputLimitReached(Exception):
-    """The reply has no text because the output limit was spent (permanent: not retried, not cached)."""
 
 
 def rejected_parameter(err: BaseException) -> str | None:
@@ -56,6 +56,23 @@ def rejected_parameter(err: BaseException) -> str | None:
     return match.group(1) if match else None
 
 
+def _template_kwargs(value: Any, enable_thinking: Any) -> dict[str, Any] | None:
+    if isinstance(value, str) and value.strip():
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            raise ModelArgError(
+                'model argument chat_template_kwargs: give a JSON object, e.g. {"enable_thinking": false} '
+                "(in JSON --model_args), or use enable_thinking=true|false"
+            )
+    kwargs = dict(value or {})
+    if enable_thinking not in (None, ""):
+        kwargs["enable_thinking"] = _as_bool(enable_thinking)
+    return kwargs or None
+
+
 @register_model("meds-openai")
 class OpenAIChatLM(APIChatLM):
     """OpenAI Chat Completions: system and user messages are sent as they are."""
@@ -63,90 +80,145 @@ class OpenAIChatLM(APIChatLM):
     provider = "openai"
     key_env = "OPENAI_API_KEY"
     base_url_env = "OPENAI_BASE_URL"
-    default_model = "gpt-4o"
+    example_model = "gpt-5.1"
 
-    def __init__(self, *, reasoning_tokens: int = DEFAULT_REASONING_TOKENS, **kwargs: Any) -> None:
-        try:
-            self.reasoning_tokens = int(reasoning_tokens)
-        except (TypeError, ValueError):
-            self.reasoning_tokens = -1
-        if self.reasoning_tokens < 0:
-            raise ValueError(f"model argument reasoning_tokens={reasoning_tokens!r}: give a whole number >= 0")
-        self._form_lock = threading.Lock()
-        self._named_reasoning = bool(REASONING_MODEL.match(str(kwargs.get("model") or self.default_model)))
-        self._reasoning = self._named_reasoning  # the form in use; a 400 naming a parameter switches it
+    def __init__(
+        self,
+        *,
+        think_end_token: str | None = None,
+        chat_template_kwargs: Any = None,
+        enable_thinking: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.think_end_token = think_end_token or None
+        self.chat_template_kwargs = _template_kwargs(chat_template_kwargs, enable_thinking)
+        # A model that thinks inline needs its stop sequences applied after the thinking is split off.
+        self._stops_local = self.think_end_token is not None
         super().__init__(**kwargs)
+        self._named_reasoning = self.family.known and self.family.thinking == "reasoning"
+        self._reasoning = self._named_reasoning  # the form in use; a 400 naming a parameter switches it
 
     def make_client(self) -> Any:
         import openai
 
         return openai.OpenAI(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
 
-    def output_limit(self, gen: Generation) -> int:
-        return gen.max_tokens + (self.reasoning_tokens if self._reasoning else 0)
+    def thinking_plan(self, answer_tokens: int) -> ThinkingPlan:
+        """As the family row says, but by the form in use: the reasoning form always thinks, and a
+        reasoning family whose server turned out to take only the standard form does not."""
+        family, form = self.family, getattr(self, "_reasoning", None)
+        if form is True and family.thinking_default == "off":
+            family = replace(family, thinking="reasoning", thinking_default="always")
+        elif form is False and family.known and family.thinking == "reasoning":
+            family = replace(family, thinking_default="off")
+        return thinking_plan(family, self.reasoning_effort, answer_tokens, self.reasoning_tokens)
 
     def extra_info(self) -> dict[str, Any]:
         return {
             "request_form": "max_completion_tokens" if self._reasoning else "max_tokens",
-            "reasoning_tokens": self.reasoning_tokens if self._reasoning else None,
+            "reasoning_tokens": self.thinking_plan(self.max_gen_toks).allowance if self._reasoning else None,
+            "think_end_token": self.think_end_token,
+            "stop_sequences": "applied locally" if self._stops_local or self._reasoning else "sent to the server",
+            "chat_template_kwargs": self.chat_template_kwargs,
         }
 
     def build_body(self, messages: list[dict[str, str]], gen: Generation) -> dict[str, Any]:
-        return self._body(messages, gen, self._named_reasoning)
+        return self._body(messages, gen, self._named_reasoning, stops=self.think_end_token is None)
 
-    def _body(self, messages: list[dict[str, str]], gen: Generation, reasoning: bool) -> dict[str, Any]:
+    def _body(self, messages: list[dict[str, str]], gen: Generation, reasoning: bool, stops: bool) -> dict[str, Any]:
+        plan = self.thinking_plan(gen.max_tokens)
         body: dict[str, Any] = {"model": self.model, "messages": messages}
         if reasoning:
-            body["max_completion_tokens"] = gen.max_tokens + self.reasoning_tokens
-            return body
-        body["max_tokens"] = gen.max_tokens
-        body["temperature"] = gen.temperature
-        if gen.top_p is not None:
-            body["top_p"] = gen.top_p
-        stops = [s for s in gen.stop if s][:MAX_STOP_SEQUENCES]  # the rest are applied locally
-        if stops:
-            body["stop"] = stops
+            body["max_completion_tokens"] = gen.max_tokens + plan.allowance
+            if plan.thinks or plan.fields:
+                self._note("provider default sampling (reasoning models take no sampling parameters)")
+            body.update(plan.fields)
+        else:
+            body["max_tokens"] = gen.max_tokens + plan.allowance
+            body.update(self.sampling_fields(gen, plan.thinks))
+            body.update(plan.fields)
+            sent = [s for s in gen.stop if s][:MAX_STOP_SEQUENCES] if stops else []  # the rest apply locally
+            if sent:
+                body["stop"] = sent
+        if self.chat_template_kwargs:
+            body["chat_template_kwargs"] = self.chat_template_kwargs
         return body
 
     def send(self, body: dict[str, Any], gen: Generation) -> Answer:
         reasoning = self._reasoning
-        if reasoning != self._named_reasoning:
-            body = self._body(body["messages"], gen, reasoning)
+        if reasoning != self._named_reasoning or (self._stops_local and "stop" in body):
+            body = self.without_removed(self._body(body["messages"], gen, reasoning, stops=not self._stops_local))
         try:
-            return self._post(body, reasoning)
+            return self._post(body, gen)
         except Exception as err:
             param = rejected_parameter(err)
             if param not in (REASONING_ONLY if reasoning else STANDARD_ONLY):
-                raise  # not a form problem: the retry layer decides
+                raise  # not a form problem: the shared fallback or the retry layer decides
             self._switch_form(to_reasoning=not reasoning, param=param)
-        return self._post(self._body(body["messages"], gen, not reasoning), not reasoning)
+        return self._post(self.without_removed(self._body(body["messages"], gen, not reasoning, stops=False)), gen)
+
+    def rejected_parameter(self, err: BaseException) -> str | None:
+        return rejected_parameter(err)
 
     def _switch_form(self, to_reasoning: bool, param: str) -> None:
         with self._form_lock:
             if self._reasoning == to_reasoning:
                 return
             self._reasoning = to_reasoning
-        form = f"max_completion_tokens (+{self.reasoning_tokens} reasoning tokens)" if to_reasoning else "max_tokens"
+        form = "max_completion_tokens (+ thinking allowance)" if to_reasoning else "max_tokens"
         log.warning("%s rejects %r: requests now use %s for the rest of the run", self.model, param, form)
 
-    def _post(self, body: dict[str, Any], reasoning: bool) -> Answer:
+    def _post(self, body: dict[str, Any], gen: Generation) -> Answer:
         # The SDK's generic POST: its auth, base URL, timeouts and error types, without the typed-parameter
         # transform and response models, which cost more CPU than everything else per request.
         data = self._client_once().post("/chat/completions", body=body, cast_to=object)
-        try:
-            choice = data["choices"][0]
-            message = choice["message"]
-        except (KeyError, IndexError, TypeError) as err:
-            raise MalformedResponse(f"response has no choices[0].message: {str(data)[:200]}") from err
-        content = message.get("content")
-        if isinstance(content, list):  # some compatible servers return content parts
-            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
-        text = content if isinstance(content, str) else ""
-        if not text and choice.get("finish_reason") == "length":
-            limit = body.get("max_completion_tokens", body.get("max_tokens"))
-            hint = "raise reasoning_tokens" if reasoning else "raise the task's max_gen_toks"
-            raise OutputLimitReached(f"no answer text: the output limit of {limit} tokens was used up; {hint}")
+        answer = self.parse_response(data, body)
+        if not ("stop" in body and _cut_inside_thinking(data, self.think_end_token)):
+            return answer
+        with self._form_lock:
+            first, self._stops_local = not self._stops_local, True
+        if first:
+            log.warning("%s thinks inline and the server's stop sequences cut the thinking: stops now apply "
+                        "locally for the rest of the run", self.model)  # fmt: skip
+        retry = {k: v for k, v in body.items() if k != "stop"}
+        return self.parse_response(self._client_once().post("/chat/completions", body=retry, cast_to=object), retry)
+
+    def parse_response(self, data: Any, body: dict[str, Any]) -> Answer:
+        """The answer of a chat completion, its thinking split off."""
+        choice, content = _choice_and_text(data)
+        message = choice["message"]
+        split = split_inline_thinking(content, self.think_end_token)
+        field = message.get("reasoning_content") or message.get("reasoning")
+        thinking = "\n\n".join(t for t in (field if isinstance(field, str) else "", split.thinking) if t)
+        finish = choice.get("finish_reason")
         usage = data.get("usage") or {}
+        details = usage.get("completion_tokens_details") or {}
+        reasoning_tokens = int(details.get("reasoning_tokens") or 0) if isinstance(details, dict) else 0
         if isinstance(usage.get("prompt_tokens"), int):
-            return Answer(text, usage["prompt_tokens"], int(usage.get("completion_tokens") or 0))
-        return Answer(text, self._input_estimate(body), estimate_tokens(text) if text else 0)
+            input_tokens, output_tokens = usage["prompt_tokens"], int(usage.get("completion_tokens") or 0)
+        else:
+            prompt = "".join(m.get("content", "") for m in body.get("messages", []) if isinstance(m, dict))
+            input_tokens = self.counter.count(prompt)
+            output_tokens = self.counter.count(content) if content else 0
+        limit = not split.answer.strip() and finish == "length"
+        return Answer(split.answer, input_tokens, output_tokens, thinking, reasoning_tokens, output_limit=limit)
+
+
+def _choice_and_text(data: Any) -> tuple[dict[str, Any], str]:
+    """The first choice of a chat completion and its text content (joined when sent as parts)."""
+    try:
+        choice = data["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError) as err:
+        raise MalformedResponse(f"response has no choices[0].message: {str(data)[:200]}") from err
+    content = message.get("content")
+    if isinstance(content, list):  # some compatible servers return content parts
+        content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return choice, content if isinstance(content, str) else ""
+
+
+def _cut_inside_thinking(data: Any, think_end_token: str | None) -> bool:
+    """Whether a reply opened a think block that ended for a reason other than the output limit
+    (a server-side stop sequence matched inside the thinking)."""
+    choice, content = _choice_and_text(data)
+    return split_inline_thinking(content, think_end_token).unclosed and choice.get("finish_reason") != "length"

@@ -27,11 +27,12 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 class RequestFailed(Exception):
     """A request that could not be answered; ``message`` is the provider's (or transport's) error."""
 
-    def __init__(self, message: str, attempts: int, retryable: bool) -> None:
+    def __init__(self, message: str, attempts: int, retryable: bool, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.attempts = attempts
         self.retryable = retryable
+        self.status = status  # the HTTP status of the last attempt, None for transport errors
 
 
 class MalformedResponse(Exception):
@@ -122,7 +123,7 @@ def call_with_retries(
             retryable, wait, message = classify(exc)
             attempt += 1
             if not retryable or attempt > policy.max_retries:
-                raise RequestFailed(message, attempt, retryable) from exc
+                raise RequestFailed(message, attempt, retryable, _status_of(exc)) from exc
             if wait is None or wait > policy.max_retry_after:
                 wait = policy.backoff(attempt - 1) if wait is None else policy.max_retry_after
             else:

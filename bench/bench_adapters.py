@@ -163,14 +163,14 @@ def main() -> None:
         },
         "anthropic": {
             "meds-anthropic": lambda cache: meds_bench_adapters.AnthropicMessagesLM(
-                model="claude-3-5-sonnet-20241022",
+                model="claude-sonnet-4-20250514",
                 base_url=server.anthropic_url,
                 num_concurrent=c,
                 cache_dir=cache,
                 progress=False,
             ),
             "anthropic-chat": lambda cache: anthropic_chat(
-                model="claude-3-5-sonnet-20241022",
+                model="claude-sonnet-4-20250514",
                 base_url=f"{server.anthropic_url}/v1/messages",
                 num_concurrent=c,
                 tokenized_requests=False,

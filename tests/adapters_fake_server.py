@@ -17,6 +17,18 @@ OpenAI's 400 ``unsupported_parameter`` error (as reasoning models reject ``max_t
 whose output limit does not fit; ``reasoning_used`` hidden tokens are spent first by a request
 with ``max_completion_tokens``, which answers nothing (``finish_reason=length``) when they do not fit.
 
+Provider rules (as the providers document them for late 2026): Claude ids in ``RETIRED`` answer 404
+``not_found_error``; the Claude models that take no sampling parameters answer 400 "`temperature` is
+deprecated for this model." for any of them; Claude 4.1-4.5 answer 400 for temperature with top_p;
+thinking forms a model does not take answer 400 (``enabled`` on adaptive-only models, ``disabled`` on
+Fable/Mythos, ``adaptive`` on 4.5 and older, ``budget_tokens`` below 1024 or not below ``max_tokens``),
+and so does a temperature other than 1 while thinking. A Claude request that thinks gets a ``thinking``
+block before its text blocks (its text names option B, the answer names A); ``thinking_exhausts`` makes
+it use the whole output allowance (no text, ``stop_reason: max_tokens``). OpenAI side: ``reasoning_field``
+returns the thinking in ``reasoning_content`` or ``reasoning``, ``"inline"`` as a leading ``<think>`` block
+to which the request's stop sequences apply, as a server without a reasoning parser does. Bedrock's
+``/model/{id}/invoke`` and Vertex's ``...:rawPredict`` routes answer as the Messages API.
+
 Holding: with ``hold_after=N`` the first N requests to arrive are served and every later one waits
 until ``release`` is set; :meth:`wait_for` blocks until the counters reach a state, so a test can act
 after exactly N answers without sleeping.
@@ -27,8 +39,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +58,73 @@ DEFAULT_PLANS: tuple[tuple[str, ...], ...] = (
     ("503", "drop", "408"),
     ("409",),
 )
+
+
+RETIRED = frozenset(
+    {"claude-2.1", "claude-3-5-sonnet-20241022", "claude-3-5-sonnet-20240620", "claude-3-7-sonnet-20250219"}
+)
+NO_SAMPLING = (
+    "claude-opus-4-7",
+    "claude-opus-4-8",
+    "claude-sonnet-5",
+    "claude-opus-5",
+    "claude-fable",
+    "claude-mythos",
+)
+ONE_SAMPLING = ("claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5", "claude-opus-4-6",
+                "claude-sonnet-4-6")  # fmt: skip
+ADAPTIVE_ONLY = NO_SAMPLING
+NEVER_DISABLED = ("claude-fable", "claude-mythos", "claude-opus-5-5")
+THINKS_BY_DEFAULT = ("claude-sonnet-5", "claude-opus-5", "claude-fable", "claude-mythos", "claude-haiku-5")
+HAS_ADAPTIVE = ("claude-opus-4-6", "claude-sonnet-4-6", *ADAPTIVE_ONLY)
+THINKING_TEXT = "Option B looks right at first.\n\nInput: re-reading the question, B is wrong."
+_ROUTE = re.compile(r"/model/([^/]+)/invoke$|/models/([^/:]+):rawPredict$")
+
+
+def claude_thinks(body: dict[str, Any]) -> bool:
+    """Whether a Messages request makes the model think (asked for, or the model's default)."""
+    kind = (body.get("thinking") or {}).get("type")
+    return kind in ("enabled", "adaptive") or (kind is None and str(body.get("model")).startswith(THINKS_BY_DEFAULT))
+
+
+def claude_refusal(body: dict[str, Any]) -> tuple[int, str, str] | None:
+    """(status, error type, message) the Messages API answers a request with, or None if it is accepted."""
+    model = str(body.get("model"))
+    if model in RETIRED:
+        return 404, "not_found_error", f"model: {model}"
+    sampling = [p for p in ("temperature", "top_p", "top_k") if p in body]
+    if sampling and model.startswith(NO_SAMPLING):
+        return 400, "invalid_request_error", f"`{sampling[0]}` is deprecated for this model."
+    if {"temperature", "top_p"} <= set(body) and model.startswith(ONE_SAMPLING):
+        return (
+            400,
+            "invalid_request_error",
+            ("`temperature` and `top_p` cannot both be specified for this model. Please use only one."),
+        )
+    thinking = body.get("thinking") or {}
+    kind = thinking.get("type")
+    if kind == "enabled" and model.startswith(ADAPTIVE_ONLY):
+        return (
+            400,
+            "invalid_request_error",
+            (
+                '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and '
+                '"output_config.effort" to control thinking behavior.'
+            ),
+        )
+    if kind == "disabled" and model.startswith(NEVER_DISABLED):
+        return 400, "invalid_request_error", '"thinking.type.disabled" is not supported for this model.'
+    if (kind == "adaptive" or "output_config" in body) and not model.startswith(HAS_ADAPTIVE):
+        return 400, "invalid_request_error", '"thinking.type.adaptive" is not supported for this model.'
+    if kind == "enabled":
+        budget = thinking.get("budget_tokens", 0)
+        if budget < 1024:
+            return 400, "invalid_request_error", "thinking.budget_tokens: Input should be greater than or equal to 1024"
+        if budget >= body.get("max_tokens", 0):
+            return 400, "invalid_request_error", "`max_tokens` must be greater than `thinking.budget_tokens`."
+    if claude_thinks(body) and body.get("temperature", 1) != 1:
+        return 400, "invalid_request_error", "temperature may only be set to 1 when thinking is enabled."
+    return None
 
 
 def prompt_key(body: dict[str, Any]) -> str:
@@ -72,6 +153,9 @@ class FakeLLMServer:
         context_window: int | None = None,
         reasoning_used: int = 0,
         hold_after: int | None = None,
+        retired_openai: frozenset[str] = frozenset(),
+        reasoning_field: str | None = None,
+        thinking_exhausts: bool = False,
     ) -> None:
         self.latency = latency
         self.fault_every = fault_every
@@ -83,6 +167,10 @@ class FakeLLMServer:
         self.context_window = context_window
         self.reasoning_used = reasoning_used
         self.hold_after = hold_after
+        self.retired_openai = retired_openai
+        self.reasoning_field = reasoning_field
+        self.thinking_exhausts = thinking_exhausts
+        self.paths: list[str] = []
         self.release = threading.Event()
         self.arrived = 0
         self.held = 0
@@ -163,12 +251,16 @@ class FakeLLMServer:
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                anthropic = self.path.endswith("/messages")
+                route = _ROUTE.search(self.path)  # Bedrock / Vertex: the model is in the path
+                if route:
+                    body = {"model": urllib.parse.unquote(route.group(1) or route.group(2)), **body}
+                anthropic = self.path.endswith("/messages") or route is not None
                 key = prompt_key(body)
                 with server.lock:
                     attempt = server.attempts[key]
                     server.attempts[key] += 1
                     server.bodies.append(body)
+                    server.paths.append(self.path)
                     server.headers.append({k.lower(): v for k, v in self.headers.items()})
                     fault = server._fault_for(key, attempt)
                     server.events.append((time.monotonic(), key, fault or "ok"))
@@ -202,7 +294,8 @@ class FakeLLMServer:
                     return
                 refusal = server._refusal(body, anthropic)
                 if refusal is not None:
-                    self._send(400, json.dumps(refusal).encode())
+                    status = refusal.pop("status", 400)
+                    self._send(status, json.dumps(refusal).encode())
                     return
                 if fault is not None:
                     status = int(fault)
@@ -227,33 +320,42 @@ class FakeLLMServer:
                         text, completion_tokens, finish_reason = "", body["max_completion_tokens"], "length"
                 if anthropic:
                     half = len(text) // 2
+                    content = [{"type": "text", "text": text[:half]}, {"type": "text", "text": text[half:]}]
+                    stop_reason = "end_turn"
+                    if claude_thinks(body):
+                        thought = {"type": "thinking", "thinking": THINKING_TEXT, "signature": "sig-" + key[:8]}
+                        content = [thought] if server.thinking_exhausts else [thought, *content]
+                        completion_tokens = body["max_tokens"] if server.thinking_exhausts else completion_tokens + 12
+                        stop_reason = "max_tokens" if server.thinking_exhausts else stop_reason
                     payload = {
                         "id": "msg_" + key,
                         "type": "message",
                         "role": "assistant",
                         "model": body.get("model"),
-                        "content": [{"type": "text", "text": text[:half]}, {"type": "text", "text": text[half:]}],
-                        "stop_reason": "end_turn",
+                        "content": content,
+                        "stop_reason": stop_reason,
                         "stop_sequence": None,
                         "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens},
                     }
                 else:
+                    message: dict[str, Any] = {"role": "assistant", "content": text}
+                    if server.reasoning_field == "inline":
+                        full = f"<think>\n{THINKING_TEXT}\n</think>\n\n{text}"
+                        stops = [s for s in body.get("stop", []) if s and s in full]
+                        message["content"] = full[: min(full.index(s) for s in stops)] if stops else full
+                    elif server.reasoning_field:
+                        message[server.reasoning_field] = THINKING_TEXT
                     payload = {
                         "id": "chatcmpl-" + key,
                         "object": "chat.completion",
                         "created": int(time.time()),
                         "model": body.get("model"),
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": text},
-                                "finish_reason": finish_reason,
-                            }
-                        ],
+                        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
                         "usage": {
                             "prompt_tokens": prompt_tokens,
                             "completion_tokens": completion_tokens,
                             "total_tokens": prompt_tokens + completion_tokens,
+                            "completion_tokens_details": {"reasoning_tokens": server.reasoning_used},
                         },
                     }
                 self._send(200, json.dumps(payload).encode())
@@ -265,6 +367,15 @@ class FakeLLMServer:
 
     def _refusal(self, body: dict[str, Any], anthropic: bool) -> dict[str, Any] | None:
         """The 400 error body for an unsupported parameter or a prompt too long for the window, or None."""
+        if anthropic:
+            refused = claude_refusal(body)
+            if refused is not None:
+                status, kind, message = refused
+                return {"status": status, "type": "error", "error": {"type": kind, "message": message}}
+        elif body.get("model") in self.retired_openai:
+            message = f"The model `{body['model']}` does not exist or you do not have access to it."
+            error = {"message": message, "type": "invalid_request_error", "param": None, "code": "model_not_found"}
+            return {"status": 404, "error": error}
         rejected = sorted(self.unsupported.get(str(body.get("model")), frozenset()) & set(body))
         if rejected and not anthropic:
             param = rejected[0]

@@ -16,7 +16,8 @@ from meds_bench_adapters.context import (
     counter_for,
     fit_messages,
 )
-from meds_bench_adapters.openai_chat import REASONING_MODEL, rejected_parameter
+from meds_bench_adapters.families import family_for
+from meds_bench_adapters.openai_chat import rejected_parameter
 
 EST = EstimateCounter()
 
@@ -52,7 +53,7 @@ def test_fit_leaves_a_prompt_that_fits_alone() -> None:
     fit = fit_messages(messages, EST, 1000, 20, "left")
     assert fit.messages is messages and fit.dropped_tokens == 0 and fit.error is None
     assert fit.prompt_tokens == 100 + 10 + 8 + 2 * 4  # contents + request and per-message overhead
-    assert fit_messages(messages, EST, None, 20, "left") == type(fit)(messages, 0)  # unknown window: no check
+    assert fit_messages(messages, EST, None, 20, "left") == type(fit)(messages, fit.prompt_tokens)  # counted, not cut
 
 
 def test_fit_cuts_the_start_of_the_first_message_and_keeps_the_query() -> None:
@@ -136,19 +137,23 @@ def test_counter_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_context_windows_by_prefix_and_model_args(tmp_path) -> None:
-    assert context_window("gpt-4-0613") == 8192 and context_window("gpt-4o-2024-08-06") == 128000
-    assert context_window("claude-3-5-sonnet-20241022") == 200000 and context_window("my-model") is None
+    assert context_window("openai", "gpt-4-0613") == 8192 and context_window("openai", "gpt-4o-2024-08-06") == 128000
+    assert context_window("anthropic", "claude-sonnet-4-5-20250929") == 200000
+    assert context_window("anthropic", "claude-opus-4-7") == 1000000 and context_window("openai", "my-model") is None
+    assert context_window("anthropic", "us.anthropic.claude-haiku-4-5-20251001-v1:0") == 200000  # Bedrock id
     lm = adapters.OpenAIChatLM(model="gpt-4", cache_dir=tmp_path)
     assert (lm.max_context_tokens, lm.truncate) == (8192, "left")
-    lm = adapters.AnthropicMessagesLM(cache_dir=tmp_path, max_context_tokens="5000", truncate="FAIL")
+    lm = adapters.AnthropicMessagesLM(
+        model="claude-sonnet-5", cache_dir=tmp_path, max_context_tokens="5000", truncate="FAIL"
+    )
     assert (lm.max_context_tokens, lm.truncate, lm.counter.name) == (5000, "fail", "estimate")
-    assert adapters.OpenAIChatLM(model="my-model", cache_dir=tmp_path).counter is None
+    assert adapters.OpenAIChatLM(model="my-model", cache_dir=tmp_path).max_context_tokens is None
     with pytest.raises(ValueError, match="truncate='right': use truncate=left or truncate=fail"):
-        adapters.OpenAIChatLM(cache_dir=tmp_path, truncate="right")
+        adapters.OpenAIChatLM(model="gpt-4o", cache_dir=tmp_path, truncate="right")
     with pytest.raises(ValueError, match="max_context_tokens='8k': give a positive whole number"):
-        adapters.OpenAIChatLM(cache_dir=tmp_path, max_context_tokens="8k")
+        adapters.OpenAIChatLM(model="gpt-4o", cache_dir=tmp_path, max_context_tokens="8k")
     with pytest.raises(ValueError, match="reasoning_tokens=-1"):
-        adapters.OpenAIChatLM(cache_dir=tmp_path, reasoning_tokens=-1)
+        adapters.OpenAIChatLM(model="gpt-4o", cache_dir=tmp_path, reasoning_tokens=-1)
 
 
 @pytest.mark.parametrize(
@@ -168,7 +173,8 @@ def test_context_windows_by_prefix_and_model_args(tmp_path) -> None:
     ],
 )
 def test_reasoning_models_by_name(model: str, reasoning: bool) -> None:
-    assert bool(REASONING_MODEL.match(model)) is reasoning
+    family = family_for("openai", model)
+    assert (family.known and family.thinking == "reasoning") is reasoning
 
 
 def test_request_forms(tmp_path) -> None:

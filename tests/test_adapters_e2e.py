@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from adapters_fake_server import FakeLLMServer
+from adapters_fake_server import THINKING_TEXT, FakeLLMServer
 
 from meds_bench import sample_data_path
 from meds_bench.catalog import TASKS
@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 KEY = "sk-e2e-KEYSTRING-0123456789abcdef"
 OPEN_TASKS = [t.name for t in TASKS if not t.credentialed]
 MEDS_BENCH = [sys.executable, "-c", "import sys; from meds_bench.cli import main; sys.exit(main())"]
+MODEL_IDS = {"meds-openai": "gpt-4o", "meds-anthropic": "claude-sonnet-4-0"}
 TRANSIENT = (("429",), ("500", "429"), ("529",), ("timeout",), ("malformed",), ("drop",), ("503", "drop"))
 
 
@@ -27,7 +28,8 @@ def _eval(
     model: str, url: str, out: Path, cache: Path, tasks: list[str], extra: str = ""
 ) -> subprocess.CompletedProcess:
     # timeout: reached only by the injected "timeout" fault, never by a slow answer on a loaded machine
-    args = f"base_url={url},num_concurrent=8,cache_dir={cache},timeout=3,backoff_base=0.01,max_retries=6{extra}"
+    args = f"model={MODEL_IDS[model]},base_url={url},num_concurrent=8,cache_dir={cache},timeout=3,backoff_base=0.01"
+    args += f",max_retries=6{extra}"
     env = {
         **os.environ,
         "OPENAI_API_KEY": KEY,
@@ -91,7 +93,7 @@ def test_full_sample_run_through_faults_loses_nothing(tmp_path, model, url_attr)
 
 def test_failed_requests_exit_non_zero_and_rerun_sends_only_them(tmp_path) -> None:
     tasks = ["meds_bench_mcqa_medqa_en", "meds_bench_ner_bc5chem", "meds_bench_factver_pubmedqa"]
-    with FakeLLMServer(fault_every=4, plans=(("400",),)) as srv:
+    with FakeLLMServer(fault_every=4, plans=(("500",) * 7,)) as srv:  # still failing after max_retries=6
         run = _eval("meds-openai", srv.openai_url, tmp_path / "out", tmp_path / "cache", tasks)
         assert run.returncode == 3, run.stderr[-3000:]
         failed = {k for k, n in srv.attempts.items() if k not in srv.answered}
@@ -102,7 +104,7 @@ def test_failed_requests_exit_non_zero_and_rerun_sends_only_them(tmp_path) -> No
         # each sample says what became of its request, with the provider's message for a failed one
         unanswered = [_meds_api(s) for s in samples if not s["resps"][0][0]]
         assert len(unanswered) == len(failed) and all(
-            m["status"] == "failed" and m["error"].startswith("HTTP 400") and "max_tokens too large" in m["error"]
+            m["status"] == "failed" and m["error"].startswith("HTTP 500") and "injected 500" in m["error"]
             for m in unanswered
         )
         assert {_meds_api(s)["status"] for s in samples if s["resps"][0][0]} == {"done"}
@@ -136,3 +138,74 @@ def test_key_in_model_args_refused_before_lm_eval_runs(tmp_path) -> None:
         )
         assert run.returncode == 2 and "environment" in run.stderr
         assert KEY not in run.stdout + run.stderr and sum(srv.attempts.values()) == 0
+
+
+def _claude_eval(srv: FakeLLMServer, tmp_path: Path, model: str, extra: str = "", *more: str, env_drop: str = ""):
+    args = f"model={model},base_url={srv.anthropic_url},cache_dir={tmp_path / 'cache'},timeout=3,max_retries=2{extra}"
+    env = {
+        **os.environ,
+        "ANTHROPIC_API_KEY": KEY,
+        "HF_HUB_OFFLINE": "1",
+        "MEDS_BENCH_DATA_DIR": str(sample_data_path()),
+    }
+    env.pop(env_drop, None)
+    cmd = [*MEDS_BENCH, "eval", "--model", "meds-anthropic", "--model_args", args, "--tasks", "task57"]
+    cmd += ["--apply_chat_template", "--output_path", str(tmp_path / "out"), "--log_samples", *more]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("model", "more"),
+    [
+        ("claude-fable-5", ()),  # the other current models: tests/test_adapters_forms.py, in-process
+        ("claude-sonnet-4-5-20250929", ("--gen_kwargs", "do_sample=true,temperature=0.7,top_p=0.9")),
+    ],
+)
+def test_current_claude_models_answer_every_mcqa_request(tmp_path, model, more) -> None:
+    with FakeLLMServer() as srv:
+        run = _claude_eval(srv, tmp_path, model, "", *more)
+        assert run.returncode == 0, run.stderr[-3000:]
+    results, samples = _results(tmp_path / "out")
+    assert len(samples) == 10 and {_meds_api(s)["status"] for s in samples} == {"done"}
+    assert results["results"]["meds_bench_mcqa_medqa_en"]["acc,none"] >= 0
+    assert results["config"]["meds_api"]["usage"]["total"]["sent"] == 10
+
+
+def test_effort_high_on_opus_4_7_through_meds_bench_eval(tmp_path) -> None:
+    with FakeLLMServer() as srv:
+        run = _claude_eval(srv, tmp_path, "claude-opus-4-7", ",reasoning_effort=high")
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert all(b["output_config"] == {"effort": "high"} and "temperature" not in b for b in srv.bodies)
+    results, samples = _results(tmp_path / "out")
+    assert len(samples) == 10 and all(_meds_api(s)["thinking"] == THINKING_TEXT for s in samples)
+    assert all("Option B" not in s["filtered_resps"][0] for s in samples)  # thinking is never scored
+    assert {s["extracted"] for s in samples} == {"A"}
+    info = results["config"]["meds_api"]
+    assert info["thinking"] == "adaptive effort=high" and info["sampling"][0].startswith("provider default sampling")
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "env_drop", "code", "message"),
+    [
+        ("claude-3-5-sonnet-20241022", "", "", 2, "claude-3-5-sonnet-20241022 was retired on 2025-10-22"),
+        ("claude-2.1", "", "", 4, "anthropic model claude-2.1 was not found: it is retired or unknown"),
+        ("claude-opus-4-7", ",reasoning_effort=minimal", "", 2, "claude-opus-4-7 takes none, low, medium"),
+        ("claude-opus-4-7", "", "ANTHROPIC_API_KEY", 2, "ANTHROPIC_API_KEY is not set: export it"),
+    ],
+)
+def test_bad_model_inputs_end_in_one_line(tmp_path, model, extra, env_drop, code, message) -> None:
+    with FakeLLMServer() as srv:
+        run = _claude_eval(srv, tmp_path, model, extra, env_drop=env_drop)
+        assert run.returncode == code, run.stderr[-3000:]
+        last = run.stderr.strip().splitlines()[-1]
+        assert last.startswith("meds-bench: ") and message in last and "Traceback" not in run.stderr
+        assert not list(tmp_path.rglob("results_*.json"))  # no score of 0 is written
+        assert sum(srv.answered.values()) == 0
+
+
+def test_nothing_listening_ends_in_one_line(tmp_path) -> None:
+    with FakeLLMServer() as srv:
+        url = srv.anthropic_url
+    run = _claude_eval(type("Gone", (), {"anthropic_url": url})(), tmp_path, "claude-sonnet-5")
+    assert run.returncode == 4 and "Traceback" not in run.stderr
+    assert f"nothing answers at {url}" in run.stderr.strip().splitlines()[-1]

@@ -20,7 +20,7 @@ OPENAI_KEY = "sk-test-openai-KEYSTRING-0123456789"
 ANTHROPIC_KEY = "sk-ant-test-KEYSTRING-0123456789"
 PROVIDERS = [
     (adapters.OpenAIChatLM, "gpt-4o", "openai_url"),
-    (adapters.AnthropicMessagesLM, "claude-3-5-sonnet-20241022", "anthropic_url"),
+    (adapters.AnthropicMessagesLM, "claude-sonnet-4-20250514", "anthropic_url"),
 ]
 # The client timeout is only ever reached by the injected "timeout" fault: far above a loaded machine's
 # answer time, so that a slow answer is never taken for a fault.
@@ -134,27 +134,40 @@ def test_retry_after_is_honoured(tmp_path, monkeypatch, cls, model, url_attr) ->
         assert len(waits) == 2 and all(7.0 <= w <= 7.0001 for w in waits)
 
 
-def test_permanent_error_fails_fast_run_goes_on_and_rerun_sends_only_failures(server, tmp_path) -> None:
+def test_transient_failure_run_goes_on_and_rerun_sends_only_failures(server, tmp_path) -> None:
     server.fault_every = 0
     requests = make_instances("meds_bench_mcqa_medqa_en", 10)
-    lm = _lm(adapters.AnthropicMessagesLM, "claude-3-5-sonnet-20241022", server, "anthropic_url", tmp_path)
+    lm = _lm(adapters.AnthropicMessagesLM, "claude-sonnet-4-20250514", server, "anthropic_url", tmp_path)
     bodies = [lm.build_body(*_body_args(r)) for r in requests]
-    bad = [prompt_key(b) for b in bodies[:2]]
-    hopeless = prompt_key(bodies[2])
-    server.fault_plan.update({bad[0]: ["400"], bad[1]: ["400"], hopeless: ["500"] * 20})
+    hopeless = [prompt_key(b) for b in bodies[:2]]
+    server.fault_plan.update({key: ["500"] * 20 for key in hopeless})
     before = adapters.failed_requests()
     out = lm.generate_until(requests)
-    assert out[:3] == ["", "", ""] and all(o for o in out[3:])
-    assert server.attempts[bad[0]] == 1 and server.attempts[hopeless] == 1 + FAST["max_retries"]
+    assert out[:2] == ["", ""] and all(o for o in out[2:])
+    assert server.attempts[hopeless[0]] == 1 + FAST["max_retries"]
     usage = lm.get_model_info()["meds_api"]["usage"]
-    assert usage["total"]["failed"] == 3 and usage["total"]["sent"] == 7
-    assert any("max_tokens too large" in f["error"] for f in usage["failures"])  # the provider's message
-    assert adapters.failed_requests()["failed"] - before["failed"] == 3
+    assert usage["total"]["failed"] == 2 and usage["total"]["sent"] == 8
+    assert any("injected 500" in f["error"] for f in usage["failures"])  # the provider's message
+    assert adapters.failed_requests()["failed"] - before["failed"] == 2
     server.reset_counts()
     server.fault_plan.clear()
-    out2 = _lm(adapters.AnthropicMessagesLM, "claude-3-5-sonnet-20241022", server, "anthropic_url", tmp_path)
+    out2 = _lm(adapters.AnthropicMessagesLM, "claude-sonnet-4-20250514", server, "anthropic_url", tmp_path)
     assert all(out2.generate_until(requests))
-    assert set(server.attempts) == {*bad, hopeless}  # only the failures were resent
+    assert set(server.attempts) == set(hopeless)  # only the failures were resent
+
+
+def test_permanent_400_stops_the_run_and_keeps_what_was_answered(server, tmp_path) -> None:
+    server.fault_every = 0
+    requests = make_instances("meds_bench_mcqa_medqa_en", 10)
+    lm = _lm(adapters.AnthropicMessagesLM, "claude-sonnet-4-20250514", server, "anthropic_url", tmp_path,
+             num_concurrent=1)  # fmt: skip
+    bodies = [lm.build_body(*_body_args(r)) for r in requests]
+    server.fault_plan[prompt_key(bodies[3])] = ["400"]
+    with pytest.raises(adapters.RunStopped, match="claude-sonnet-4-20250514 rejects the request form .*max_tokens too"):
+        lm.generate_until(requests)
+    assert server.attempts[prompt_key(bodies[3])] == 1  # not retried
+    assert sum(server.answered.values()) == 3 and len(lm.cache) == 3  # one at a time: the three before it, kept
+    assert sum(server.attempts.values()) == 4  # nothing was sent after it
 
 
 def _body_args(request):
@@ -197,9 +210,12 @@ def test_dry_run_makes_no_call_and_estimates(server, tmp_path) -> None:
     estimate = lm.get_model_info()["meds_api"]["dry_run_estimate"]
     assert estimate["total"]["requests"] == 35 and estimate["total"]["max_output_tokens"] == 35 * 32
     assert estimate["per_task"]["meds_bench_ner_bc4chem"]["requests"] == 5
-    # ceil(chars / 4) + 4 per message: MCQA system 50 chars -> 17, user 25 -> 11; NER system 48 -> 16, user -> 11
-    assert estimate["total"]["input_tokens"] == 30 * (17 + 11) + 5 * (16 + 11) == 975
-    assert estimate["total"]["max_cost_usd"] == pytest.approx((975 * 30 + 35 * 32 * 60) / 1e6)  # gpt-4: $30/$60
+    # The context-fitting count (a third of a token per ASCII letter or space, one per other character, rounded
+    # up) + 8 per request + 4 per message. MCQA system: 45 letters/spaces + 5 others -> 20; user "question i":
+    # 22 + 3 -> 11 for i < 10, 22 + 4 -> 12 for i >= 10. NER system: 43 + 5 -> 20; users i < 5 -> 11.
+    mcqa = 30 * (20 + 16) + 10 * 11 + 20 * 12
+    assert estimate["total"]["input_tokens"] == mcqa + 5 * (20 + 11 + 16) == 1665
+    assert estimate["total"]["max_cost_usd"] == pytest.approx((1665 * 30 + 35 * 32 * 60) / 1e6)  # gpt-4: $30/$60
 
 
 @pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
@@ -213,7 +229,7 @@ def test_guard_refuses_credentialed_before_any_request(server, tmp_path, cls, mo
 
 def test_plain_context_is_one_user_message(server, tmp_path) -> None:
     server.fault_every = 0
-    _lm(adapters.AnthropicMessagesLM, "claude-3-5-haiku-20241022", server, "anthropic_url", tmp_path).generate_until(
+    _lm(adapters.AnthropicMessagesLM, "claude-haiku-4-5-20251001", server, "anthropic_url", tmp_path).generate_until(
         make_instances("meds_bench_mcqa_medqa_en", 1, chat=False)
     )
     (body,) = server.bodies
@@ -269,7 +285,7 @@ def test_killed_midway_rerun_repeats_no_answered_request(tmp_path, sig) -> None:
             if sig == signal.SIGINT:
                 # Ctrl-C: the run stops sending and prints its summary before the held requests are answered.
                 summary = _line_starting(child.stderr, "[openai:gpt-4o] ")
-                assert f" done={before_signal} cached=0 failed=0 skipped_budget=0 " in summary
+                assert f" done={before_signal} cached=0 failed=0 no_answer_text=0 skipped_budget=0 " in summary
             srv.release.set()  # after Ctrl-C the 2 in-flight answers still arrive and are committed
             assert child.wait(timeout=120) == -sig
         finally:
@@ -396,6 +412,6 @@ def test_reasoning_that_uses_the_whole_limit_is_a_recorded_failure(tmp_path) -> 
         lm = _lm(adapters.OpenAIChatLM, "o3-mini", srv, "openai_url", tmp_path, reasoning_tokens=50)
         assert lm.generate_until(requests) == [""] and len(srv.bodies) == 1  # permanent: not retried
         error = requests[0].args[1]["meds_api"]["error"]
-        assert "output limit of 82 tokens was used up; raise reasoning_tokens" in error
+        assert "output limit of 82 tokens was used up by thinking; raise reasoning_tokens" in error
         bigger = _lm(adapters.OpenAIChatLM, "o3-mini", srv, "openai_url", tmp_path, reasoning_tokens=200)
         assert bigger.generate_until(requests)[0].startswith("The right answer")  # not cached: asked again

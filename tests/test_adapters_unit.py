@@ -162,7 +162,9 @@ def test_prices_prefix_match_and_user_override(tmp_path, monkeypatch: pytest.Mon
     prices = load_prices()
     assert price_for("gpt-4o-2024-08-06", prices) == prices["gpt-4o"]
     assert price_for("gpt-4o-mini-2024-07-18", prices) == prices["gpt-4o-mini"]
-    assert price_for("claude-3-5-sonnet-20241022", prices) == Price(3.0, 15.0)
+    assert price_for("claude-sonnet-4-5-20250929", prices) == Price(3.0, 15.0, 1.5, 7.5)
+    assert price_for("us.anthropic.claude-opus-4-7-v1:0", prices) == Price(5.0, 25.0, 2.5, 12.5)  # Bedrock id
+    assert price_for("claude-fable-5-1", prices).cost(1_000_000, 0, batch=True) == pytest.approx(5.0)
     assert price_for("my-local-model", prices) is None
     override = tmp_path / "p.json"
     override.write_text(
@@ -173,6 +175,7 @@ def test_prices_prefix_match_and_user_override(tmp_path, monkeypatch: pytest.Mon
     assert price_for("my-local-model", prices) == Price(1, 2)
     assert price_for("gpt-4o", prices) == Price(9, 9)
     assert Price(2.5, 10).cost(1_000_000, 100_000) == pytest.approx(3.5)
+    assert Price(2.5, 10).cost(1_000_000, 100_000, batch=True) == pytest.approx(1.75)  # half when not listed
 
 
 def test_ledger_budget_reservations() -> None:
@@ -208,7 +211,7 @@ def test_guard_names_credentialed_tasks() -> None:
 )
 def test_secrets_in_model_args_refused(args: dict[str, str], tmp_path) -> None:
     with pytest.raises(SecretInArgsError):
-        adapters.OpenAIChatLM(cache_dir=tmp_path, **args)
+        adapters.OpenAIChatLM(model="gpt-4o", cache_dir=tmp_path, **args)
     assert list(tmp_path.iterdir()) == []  # refused before anything was created
 
 
@@ -222,21 +225,29 @@ def test_secret_check_of_command_line() -> None:
 
 def test_missing_key_and_unknown_args(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY")
-    with pytest.raises(OSError, match="ANTHROPIC_API_KEY"):
-        adapters.AnthropicMessagesLM(cache_dir=tmp_path)
-    adapters.AnthropicMessagesLM(cache_dir=tmp_path, dry_run=True)  # a dry run needs no key
+    with pytest.raises(adapters.MissingCredentials, match="ANTHROPIC_API_KEY is not set: export it"):
+        adapters.AnthropicMessagesLM(model="claude-sonnet-5", cache_dir=tmp_path)
+    adapters.AnthropicMessagesLM(model="claude-sonnet-5", cache_dir=tmp_path, dry_run=True)  # a dry run needs no key
+    # Bedrock and Vertex use their platforms' credentials, not ANTHROPIC_API_KEY.
+    adapters.AnthropicMessagesLM(model="anthropic.claude-opus-4-7", cache_dir=tmp_path, platform="bedrock")
+    with pytest.raises(ValueError, match="platform='azure': use one of anthropic, bedrock, vertex"):
+        adapters.AnthropicMessagesLM(model="claude-sonnet-5", cache_dir=tmp_path, platform="azure")
     with pytest.raises(TypeError, match="max_cost"):
-        adapters.OpenAIChatLM(cache_dir=tmp_path, max_cost=3)
+        adapters.OpenAIChatLM(model="gpt-4o", cache_dir=tmp_path, max_cost=3)
     with pytest.raises(ValueError, match="prices"):
         adapters.OpenAIChatLM(model="my-local-model", cache_dir=tmp_path, max_cost_usd=1)
-    lm = adapters.OpenAIChatLM(cache_dir=tmp_path, batch_size=1, device="cpu")  # lm-eval's extras are accepted
+    with pytest.raises(adapters.ModelArgError, match="needs model=<id>, e.g. --model_args model=gpt-5.1"):
+        adapters.OpenAIChatLM(cache_dir=tmp_path)
+    with pytest.raises(adapters.ModelArgError, match="claude-3-5-sonnet-20241022 was retired on 2025-10-22"):
+        adapters.AnthropicMessagesLM(model="claude-3-5-sonnet-20241022", cache_dir=tmp_path)
+    lm = adapters.OpenAIChatLM(model="gpt-4o", cache_dir=tmp_path, batch_size=1, device="cpu")  # lm-eval's extras
     with pytest.raises(NotImplementedError, match="generate_until"):
         lm.loglikelihood([])
 
 
 def test_context_and_generation_settings(tmp_path) -> None:
     messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
-    lm = adapters.OpenAIChatLM(cache_dir=tmp_path)
+    lm = adapters.OpenAIChatLM(model="gpt-4o", cache_dir=tmp_path)
     assert parse_context(lm.apply_chat_template(messages)) == messages
     assert parse_context("Input:\nq\nOutput:\n") == [{"role": "user", "content": "Input:\nq\nOutput:\n"}]
     assert parse_context("[1, 2] is a list") == [{"role": "user", "content": "[1, 2] is a list"}]
@@ -250,7 +261,7 @@ def test_context_and_generation_settings(tmp_path) -> None:
 def test_request_bodies_split_system_and_drop_invalid_stops(tmp_path) -> None:
     messages = [{"role": "system", "content": "cases+definition"}, {"role": "user", "content": "query"}]
     openai_lm = adapters.OpenAIChatLM(model="gpt-4", cache_dir=tmp_path)
-    anthropic_lm = adapters.AnthropicMessagesLM(cache_dir=tmp_path)
+    anthropic_lm = adapters.AnthropicMessagesLM(model="claude-sonnet-4-0", cache_dir=tmp_path)
     gen = generation_settings({"until": ["\nInput:", "\n\n", " ", "a", "b", "c"], "max_gen_toks": 5}, 256)
     body = openai_lm.build_body(messages, gen)
     assert body["messages"] == messages and body["temperature"] == 0.0 and body["max_tokens"] == 5

@@ -183,23 +183,35 @@ def _cmd_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
             print(f"meds-bench: {err}", file=sys.stderr)
             return 2
     sys.argv = ["lm_eval", *argv]
+    if adapters is not None:
+        adapters.PROCESS_TALLY.reset()
     try:
         cli_evaluate()
     except Exception as err:
-        if adapters is None or not isinstance(err, adapters.CredentialedDataError):
+        if adapters is None or not isinstance(err, adapters.USER_ERRORS):
             raise
-        print(f"meds-bench: {err}", file=sys.stderr)  # refused before any request was sent
-        return 2
-    if adapters is not None:
-        unanswered = adapters.failed_requests()
-        if unanswered["failed"] or unanswered["skipped_budget"]:
-            print(
-                f"meds-bench: {unanswered['failed']} API request(s) failed and {unanswered['skipped_budget']} were not "
-                "sent (budget); they scored 0. Rerun the same command: answered requests come from the cache.",
-                file=sys.stderr,
-            )
-            return 3
-    return 0
+        print(f"meds-bench: {err}", file=sys.stderr)  # a bad model argument, or a failure no rerun can fix
+        return 4 if isinstance(err, adapters.RunStopped) else 2
+    return _unanswered_exit(adapters)
+
+
+def _unanswered_exit(adapters) -> int:
+    """Exit 3 with one line when API requests of the run got no answer, else 0."""
+    counts = adapters.failed_requests() if adapters is not None else {}
+    if not any(counts.values()):
+        return 0
+    parts = []
+    if counts["failed"]:
+        parts.append(f"{counts['failed']} API request(s) failed (rerun the same command: answers come from the cache)")
+    if counts["skipped_budget"]:
+        parts.append(f"{counts['skipped_budget']} were not sent (max_cost_usd reached)")
+    if counts["output_limit"]:
+        parts.append(
+            f"{counts['output_limit']} replies had no answer text because thinking used the output allowance "
+            "(raise reasoning_tokens or lower reasoning_effort)"
+        )
+    print(f"meds-bench: {'; '.join(parts)}; they scored 0.", file=sys.stderr)
+    return 3
 
 
 def _register_models():
