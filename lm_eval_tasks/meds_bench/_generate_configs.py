@@ -5,8 +5,8 @@ few-line YAML per task, the category, open and overall groups.
     python -m meds_bench._generate_configs --check  # exit 1 if the committed YAMLs are stale
 
 A task's facts (scorer, generation budget, labels) are its catalogue row; its YAML includes its
-category's template and repeats only what its row says differently. Shots and group metrics are
-per category (below).
+category's template (built from the category record) and repeats only what its row says
+differently. Metrics, aggregations and hooks are the scorer records'.
 """
 
 from __future__ import annotations
@@ -19,43 +19,22 @@ import yaml
 
 from meds_bench.catalog import (
     CATEGORIES,
-    CATEGORY_DEFAULTS,
     OPEN_GROUP,
     OVERALL_GROUP,
-    SUMMARIZATION_OPEN_GROUP,
-    SUMMARIZATION_POOLED_GROUPS,
     TASKS,
     TaskInfo,
-    category_group,
     group_tree,
+    open_subgroup,
+    pooled_groups,
 )
-from meds_bench.metrics.table import ONE_LINE_SCORERS, SCORER_METRICS, hook
+from meds_bench.metrics.scorers import SCORERS
+from meds_bench.metrics.table import group_metrics
 
 HERE = Path(__file__).resolve().parent
 VERSION = 1.0
 STOP_AT_NEXT_CASE = "\nInput:"
 
 
-# Per-category settings; everything about a single task (scorer, budget, labels) is its catalogue row.
-# Shots: the paper's 3 for every task, 0 for MCQA. Group metrics: averaged over the category's
-# tasks in its group (paper: plain mean of tasks; each metric over the tasks that have it).
-ACC = ("acc", "acc_paper")
-TEXT = ("bleu1", "rougeL", "rouge1")
-NUM_FEWSHOT = {category: 0 if category == "mcqa" else 3 for category in CATEGORIES}
-GROUP_METRICS: dict[str, tuple[str, ...]] = {
-    "mcqa": ACC,
-    "rationale": TEXT,
-    "explanation": TEXT,
-    "ie": ("contains_paper", "exact_match"),
-    "ner": ("f1", "precision", "recall", "f1_paper"),
-    "diagnosis": ACC,
-    "treatment": ACC,
-    "outcome": ACC,
-    "classification": tuple(f"macro_{s}{p}" for p in ("", "_paper") for s in ("f1", "precision", "recall")),
-    "factver": ACC + TEXT,
-    "nli": ACC + TEXT,
-    "summarization": TEXT,
-}
 # One-line answers also stop at a blank line.
 ONE_LINE = (STOP_AT_NEXT_CASE, "\n\n")
 
@@ -79,26 +58,28 @@ def _dump(obj: object) -> str:
 
 
 def _generation(scorer: str, max_gen_toks: int) -> dict:
-    until = ONE_LINE if scorer in ONE_LINE_SCORERS else (STOP_AT_NEXT_CASE,)
+    until = ONE_LINE if SCORERS[scorer].one_line else (STOP_AT_NEXT_CASE,)
     return {"until": list(until), "max_gen_toks": max_gen_toks, "do_sample": False}
 
 
 def _scoring(scorer: str) -> dict:
+    record = SCORERS[scorer]
     return {
-        "process_results": _Function(hook(scorer)),
+        "process_results": _Function(record.hook),
         "metric_list": [
             {
                 "metric": metric,
                 "aggregation": aggregation if aggregation == "mean" else _Function(aggregation),
-                "higher_is_better": True,
+                "higher_is_better": record.higher_is_better,
             }
-            for metric, aggregation in SCORER_METRICS[scorer]
+            for metric, aggregation in record.metrics
         ],
     }
 
 
 def template(category: str) -> dict:
-    scorer, max_gen_toks = CATEGORY_DEFAULTS[category]
+    """The ``_template_yaml`` of a category: what its tasks share."""
+    cat = CATEGORIES[category]
     return {
         "class": _Function("meds_bench.task.MedSBenchTask"),
         "dataset_path": "Henrychur/MedS-Bench",
@@ -108,9 +89,9 @@ def template(category: str) -> dict:
         "doc_to_text": "input",
         "doc_to_target": "output",
         # A zero default is left unset: lm-eval never lets --num_fewshot override an explicit 0.
-        **({"num_fewshot": NUM_FEWSHOT[category]} if NUM_FEWSHOT[category] else {}),
-        "generation_kwargs": _generation(scorer, max_gen_toks),
-        **_scoring(scorer),
+        **({"num_fewshot": cat.num_fewshot} if cat.num_fewshot else {}),
+        "generation_kwargs": _generation(cat.scorer, cat.max_gen_toks),
+        **_scoring(cat.scorer),
         "metadata": {"version": VERSION},
     }
 
@@ -118,10 +99,10 @@ def template(category: str) -> dict:
 def task_yaml(info: TaskInfo) -> dict:
     """A task's YAML: its category template, and whatever its catalogue row says differently."""
     cfg: dict = {"include": "_template_yaml", "task": info.name, "task_alias": info.meds_id}
-    scorer, max_gen_toks = CATEGORY_DEFAULTS[info.category]
-    if (info.scorer, info.max_gen_toks) != (scorer, max_gen_toks):
+    cat = CATEGORIES[info.category]
+    if (info.scorer, info.max_gen_toks) != (cat.scorer, cat.max_gen_toks):
         cfg["generation_kwargs"] = _generation(info.scorer, info.max_gen_toks)
-    if info.scorer != scorer:
+    if info.scorer != cat.scorer:
         cfg.update(_scoring(info.scorer))
     return cfg
 
@@ -135,16 +116,18 @@ def group_yaml(name: str, alias: str, members: list[str], metrics: tuple[str, ..
 
 
 def _group_settings(name: str) -> tuple[str, tuple[str, ...], bool]:
-    """(alias, aggregated metrics, weighted by size) of a group; no metrics for the umbrella groups."""
-    for category, (_, title) in CATEGORIES.items():
-        if name == category_group(category):
-            return title, GROUP_METRICS[category], False
-    summarization = GROUP_METRICS["summarization"]
-    for key, pooled_name in SUMMARIZATION_POOLED_GROUPS.items():  # paper: instances of six files pooled
-        if name == pooled_name:
-            return f"Text summarization {key.upper()} (pooled)", summarization, True
-    if name == SUMMARIZATION_OPEN_GROUP:
-        return "Text summarization (open tasks)", summarization, False
+    """(alias, aggregated metrics, weighted by size) of a group; no metrics for the umbrella groups.
+    Category groups average their tasks (the paper: a plain mean of tasks, each metric over the
+    tasks that have it); pooled groups pool the instances of their files."""
+    for cat in CATEGORIES.values():
+        metrics = group_metrics(cat.key)
+        if name == cat.group:
+            return cat.title, metrics, False
+        for kind, pooled_name in pooled_groups(cat.key).items():
+            if name == pooled_name:
+                return f"{cat.title} {kind.upper()} (pooled)", metrics, True
+        if name == open_subgroup(cat.key):
+            return f"{cat.title} (open tasks)", metrics, False
     return {OVERALL_GROUP: "MedS-Bench", OPEN_GROUP: "MedS-Bench (open data)"}[name], (), False
 
 

@@ -33,7 +33,7 @@ from meds_bench._generate_configs import (
     template,
 )
 from meds_bench.catalog import CATEGORIES, OPEN_GROUP, OVERALL_GROUP, TASKS, TaskInfo, group_tree, leaves
-from meds_bench.metrics.table import SCORER_METRICS
+from meds_bench.metrics.table import metrics_of
 
 HERE = Path(__file__).resolve().parent
 FOLDER = "meds_bench"
@@ -175,10 +175,11 @@ def _comment(text: str) -> list[str]:
 def _rewrite(part: _Part, keep: set[str]) -> tuple[list[str], set[_Import]]:
     """The module's code lines for utils.py, and the outside imports it needs.
 
-    Edits, by source position: plugin imports are dropped (their names live in utils.py) and
-    ``module.attr`` of a plugin module becomes ``attr``; other top-level imports are returned to
-    be merged; the module docstring becomes a comment; definitions nothing uses are dropped; and
-    multi-line docstrings close on a line of their own (lm-eval's pydocstyle D209).
+    Edits, by source position: plugin imports are dropped, deferred ones inside functions too
+    (their names live in utils.py), and ``module.attr`` of a plugin module becomes ``attr``; other
+    top-level imports are returned to be merged; the module docstring becomes a comment;
+    definitions nothing uses are dropped; and multi-line docstrings close on a line of their own
+    (lm-eval's pydocstyle D209).
     """
     lines = [line.encode() for line in part.source.splitlines()]
     aliases = _module_aliases(part.tree)
@@ -206,6 +207,9 @@ def _rewrite(part: _Part, keep: set[str]) -> tuple[list[str], set[_Import]]:
                 imports |= {_Import(stmt.module, a.name, a.asname or "") for a in stmt.names}
         elif _definitions(stmt) and not set(_definitions(stmt)) & keep:
             drop(stmt, with_comment=True)
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, ast.ImportFrom) and node not in body and _is_internal(node.module):
+            drop(node)  # a deferred import inside a function: the name is top-level in utils.py
     for node in ast.walk(part.tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
             line = node.value.lineno - 1
@@ -267,7 +271,8 @@ def _import_block(imports: set[_Import], used: set[str]) -> list[str]:
 def render_utils(roots: Iterable[str]) -> str:
     """Text of ``utils.py``: the plugin modules joined, keeping the functions ``roots`` and the code need."""
     parts = _load_parts()
-    keep = _reachable(parts, [*roots, "sample_data_path"])
+    # The hooks module serves one process_results hook per scorer record from its __getattr__.
+    keep = _reachable(parts, [*roots, "sample_data_path", "__getattr__"])
     body: list[str] = []
     imports: set[_Import] = {_Import("pathlib", "Path")}  # used by the glue
     for part in parts:
@@ -338,8 +343,8 @@ def render_readme(include_credentialed: bool = False) -> str:
     tasks, groups = selected(include_credentialed)
     tree = group_tree()
     task_rows = [
-        f"| `{t.name}` | {t.meds_id} | {CATEGORIES[t.category][1]} | {t.language} | "
-        f"{', '.join(m for m, _ in SCORER_METRICS[t.scorer])} |"
+        f"| `{t.name}` | {t.meds_id} | {CATEGORIES[t.category].title} | {t.language} | "
+        f"{', '.join(m for m, _ in metrics_of(t))} |"
         for t in tasks
     ]
     group_rows = [f"- `{g}`: {', '.join(f'`{m}`' for m in tree[g])}" for g in groups]
