@@ -22,3 +22,7 @@ def test_generator_detects_a_hand_edit(tmp_path):
 def test_wildcard_selects_exactly_the_53_tasks():
     manager = TaskManager(include_path=str(tasks_path()), include_defaults=False)
     assert sorted(manager.match_tasks(["meds_bench_*"])) == sorted(t.name for t in TASKS)
+
+
+def test_templates_name_no_dataset_path():
+    assert not [rel for rel, text in render().items() if "dataset_path" in text and rel.endswith("yaml")]

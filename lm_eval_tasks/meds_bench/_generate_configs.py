@@ -82,7 +82,7 @@ def template(category: str) -> dict:
     cat = CATEGORIES[category]
     return {
         "class": _Function("meds_bench.task.MedSBenchTask"),
-        "dataset_path": "Henrychur/MedS-Bench",
+        # No dataset_path: MedSBenchTask.download reads the task files itself (data.py).
         "output_type": "generate_until",
         "test_split": "test",
         "fewshot_split": "test",
