@@ -93,8 +93,9 @@ CT_IDS = tuple(range(83, 89))
 MRI_IDS = tuple(range(89, 95))
 ANATOMIES = ("chest", "head_and_neck", "brain", "abdomen", "pelvis", "spine")
 
-# The categories, in report order. Budgets follow the gold patterns (the original generated up to
-# 1000 tokens for one-word answers).
+# The categories, in report order. Columns: key, hub folder, title, report short name, default
+# scorer and generation budget, (input, gold) words of a document, then keywords. Budgets follow
+# the gold patterns (the original generated up to 1000 tokens for one-word answers).
 _CATEGORY_ROWS = (
     Category("mcqa", "MCQA", "Multilingual multiple-choice QA", "MCQA", "mcqa", 64, (120, 8), num_fewshot=0),
     # The original stripped both texts for rationale only.

@@ -19,7 +19,7 @@ from meds_bench.catalog import (
     group_tree,
     tasks_in,
 )
-from meds_bench.metrics.table import metrics_of
+from meds_bench.metrics.table import scorer_of
 
 # Written from the article's bibliographic record (npj Digital Medicine 8, article 58, 2025).
 CITATION = """@article{wu2025medsbench,
@@ -52,7 +52,7 @@ def render_readme(tasks: Sequence[TaskInfo], groups: Mapping[str, str], usage: s
     group_rows = [f"- `{g}` ({alias}): {', '.join(f'`{m}`' for m in tree[g])}" for g, alias in groups.items()]
     task_rows = [
         f"| `{t.name}` | {t.meds_id} | {CATEGORIES[t.category].title} | {t.language} | "
-        f"{'credentialed' if t.credentialed else 'open'} | {', '.join(m for m, _ in metrics_of(t))} |"
+        f"{'credentialed' if t.credentialed else 'open'} | {', '.join(scorer_of(t).metric_names)} |"
         for t in tasks
     ]
     credentialed = [t.task_id for t in TASKS if t.credentialed]
