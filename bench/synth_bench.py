@@ -4,9 +4,10 @@
 
 Files follow the hub layout (``<Folder>/<file>`` of each catalogue row, ``Definition`` plus
 ``Instances``), so ``MEDS_BENCH_DATA_DIR=DIR`` evaluates them. Input and gold lengths follow each
-task's kind (``LENGTHS``: mean words; Chinese/Japanese use about 1.6 characters per word); words
-are made-up syllable strings, so nothing is copied from the real data. Closed-set golds use the
-answer shapes the scorers read (lettered MCQA answers, label names, entity lists).
+task's category record (``doc_words``: mean words; Chinese/Japanese use about 1.6 characters per
+word) or ``TASK_LENGTHS``; words are made-up syllable strings, so nothing is copied from the real
+data. Closed-set golds use the answer shapes the scorers read (lettered MCQA answers, label names,
+entity lists).
 """
 
 from __future__ import annotations
@@ -17,24 +18,10 @@ import random
 import sys
 from pathlib import Path
 
-from meds_bench.catalog import TASKS, TaskInfo
+from meds_bench.catalog import CATEGORIES, TASKS, TaskInfo
 from meds_bench.metrics.hoc import HALLMARKS
 
-# (input words, gold words) by category; rows of ``TASK_LENGTHS`` override single tasks.
-LENGTHS: dict[str, tuple[int, int]] = {
-    "mcqa": (120, 8),
-    "rationale": (150, 120),
-    "explanation": (8, 40),
-    "ie": (250, 10),
-    "ner": (220, 8),
-    "diagnosis": (300, 6),
-    "treatment": (80, 6),
-    "outcome": (150, 1),
-    "classification": (250, 6),
-    "factver": (250, 1),
-    "nli": (35, 1),
-    "summarization": (220, 30),
-}
+# (input words, gold words) of single tasks whose documents differ from their category's ``doc_words``.
 TASK_LENGTHS: dict[int, tuple[int, int]] = {
     122: (30, 8),  # MedMCQA: short stems
     123: (250, 1),  # PubMedQA: an abstract, yes/no/maybe
@@ -103,7 +90,7 @@ def _gold(info: TaskInfo, maker: TextMaker, gold_words: int, options: list[str])
 
 def make_task(info: TaskInfo, maker: TextMaker, n_docs: int) -> dict:
     """One task object (``Definition``, ``Instances``) of ``n_docs`` invented documents."""
-    in_words, gold_words = TASK_LENGTHS.get(info.task_id, LENGTHS[info.category])
+    in_words, gold_words = TASK_LENGTHS.get(info.task_id, CATEGORIES[info.category].doc_words)
     instances = []
     for _ in range(n_docs):
         text = maker.words(info.language, in_words)

@@ -70,6 +70,17 @@ def test_readme_has_the_new_task_guide_sections(exported):
     assert all(f"`{name}`" in readme for name in OPEN)
 
 
+def test_export_readme_is_the_plugin_readme_for_its_tasks(exported):
+    readme = (exported / "README.md").read_text(encoding="utf-8")
+    plugin = (tasks_path() / "README.md").read_text(encoding="utf-8")
+    head = plugin.split("### Using this folder")[0]
+    assert readme.startswith(head) and "@article{wu2025medsbench" in head
+    assert readme.split("### Checklist")[1] == plugin.split("### Checklist")[1]
+    rows = [line for line in readme.splitlines() if line.startswith("| `meds_bench_")]
+    assert len(rows) == 34 and set(rows) <= set(plugin.splitlines())
+    assert "meds-bench export-lm-eval" in readme.split("### Using this folder")[1].split("### Data")[0]
+
+
 def _probe(include_path: Path, out: Path, block: bool) -> dict:
     env = {**os.environ, "MEDS_BENCH_DATA_DIR": str(sample_data_path()), "HF_HUB_OFFLINE": "1"}
     flag = ["--block-meds-bench"] if block else []

@@ -1,12 +1,12 @@
-"""Generate the MedS-Bench lm-eval YAMLs from the catalogue: one template per category, one
-few-line YAML per task, the category, open and overall groups.
+"""Generate the MedS-Bench lm-eval YAMLs and README from the catalogue: one template per category,
+one few-line YAML per task, the category, open and overall groups, and the folder's README.md.
 
     python -m meds_bench._generate_configs          # rewrite the YAMLs beside this file
-    python -m meds_bench._generate_configs --check  # exit 1 if the committed YAMLs are stale
+    python -m meds_bench._generate_configs --check  # exit 1 if the committed files are stale
 
 A task's facts (scorer, generation budget, labels) are its catalogue row; its YAML includes its
-category's template and repeats only what its row says differently. Shots and group metrics are
-per category (below).
+category's template (built from the category record) and repeats only what its row says
+differently. Metrics, aggregations and hooks are the scorer records'.
 """
 
 from __future__ import annotations
@@ -19,45 +19,40 @@ import yaml
 
 from meds_bench.catalog import (
     CATEGORIES,
-    CATEGORY_DEFAULTS,
     OPEN_GROUP,
     OVERALL_GROUP,
-    SUMMARIZATION_OPEN_GROUP,
-    SUMMARIZATION_POOLED_GROUPS,
     TASKS,
     TaskInfo,
-    category_group,
     group_tree,
+    open_subgroup,
+    pooled_groups,
 )
-from meds_bench.metrics.table import ONE_LINE_SCORERS, SCORER_METRICS, hook
+from meds_bench.metrics.scorers import SCORERS
+from meds_bench.metrics.table import group_metrics
+from meds_bench.readme import render_readme
 
 HERE = Path(__file__).resolve().parent
 VERSION = 1.0
 STOP_AT_NEXT_CASE = "\nInput:"
 
 
-# Per-category settings; everything about a single task (scorer, budget, labels) is its catalogue row.
-# Shots: the paper's 3 for every task, 0 for MCQA. Group metrics: averaged over the category's
-# tasks in its group (paper: plain mean of tasks; each metric over the tasks that have it).
-ACC = ("acc", "acc_paper")
-TEXT = ("bleu1", "rougeL", "rouge1")
-NUM_FEWSHOT = {category: 0 if category == "mcqa" else 3 for category in CATEGORIES}
-GROUP_METRICS: dict[str, tuple[str, ...]] = {
-    "mcqa": ACC,
-    "rationale": TEXT,
-    "explanation": TEXT,
-    "ie": ("contains_paper", "exact_match"),
-    "ner": ("f1", "precision", "recall", "f1_paper"),
-    "diagnosis": ACC,
-    "treatment": ACC,
-    "outcome": ACC,
-    "classification": tuple(f"macro_{s}{p}" for p in ("", "_paper") for s in ("f1", "precision", "recall")),
-    "factver": ACC + TEXT,
-    "nli": ACC + TEXT,
-    "summarization": TEXT,
-}
 # One-line answers also stop at a blank line.
 ONE_LINE = (STOP_AT_NEXT_CASE, "\n\n")
+# The README's "Using this folder" for the plugin's own folder.
+USAGE = """
+This is the task folder of the `meds-bench` package. Install the package (`pip install -e .` in a
+checkout) and give the folder to lm-eval, or run `meds-bench eval`, which adds it and checks the
+data before a model loads:
+
+```bash
+lm_eval --include_path "$(meds-bench tasks-path)" --tasks meds_bench-open --model hf --model_args pretrained=MODEL
+meds-bench eval --data-dir DIR --tasks meds_bench --model hf --model_args pretrained=MODEL
+```
+
+The YAMLs and this README are generated from `catalog.py` and the scorer records by
+`python -m meds_bench._generate_configs`; `--check` fails when a committed file is stale.
+`meds-bench export-lm-eval OUT_DIR` writes a copy of the open tasks that runs without meds-bench.
+"""
 
 
 class _Function(str):
@@ -79,38 +74,40 @@ def _dump(obj: object) -> str:
 
 
 def _generation(scorer: str, max_gen_toks: int) -> dict:
-    until = ONE_LINE if scorer in ONE_LINE_SCORERS else (STOP_AT_NEXT_CASE,)
+    until = ONE_LINE if SCORERS[scorer].one_line else (STOP_AT_NEXT_CASE,)
     return {"until": list(until), "max_gen_toks": max_gen_toks, "do_sample": False}
 
 
 def _scoring(scorer: str) -> dict:
+    record = SCORERS[scorer]
     return {
-        "process_results": _Function(hook(scorer)),
+        "process_results": _Function(record.hook),
         "metric_list": [
             {
                 "metric": metric,
                 "aggregation": aggregation if aggregation == "mean" else _Function(aggregation),
-                "higher_is_better": True,
+                "higher_is_better": record.higher_is_better,
             }
-            for metric, aggregation in SCORER_METRICS[scorer]
+            for metric, aggregation in record.metrics
         ],
     }
 
 
 def template(category: str) -> dict:
-    scorer, max_gen_toks = CATEGORY_DEFAULTS[category]
+    """The ``_template_yaml`` of a category: what its tasks share."""
+    cat = CATEGORIES[category]
     return {
         "class": _Function("meds_bench.task.MedSBenchTask"),
-        "dataset_path": "Henrychur/MedS-Bench",
+        # No dataset_path: MedSBenchTask.download reads the task files itself (data.py).
         "output_type": "generate_until",
         "test_split": "test",
         "fewshot_split": "test",
         "doc_to_text": "input",
         "doc_to_target": "output",
         # A zero default is left unset: lm-eval never lets --num_fewshot override an explicit 0.
-        **({"num_fewshot": NUM_FEWSHOT[category]} if NUM_FEWSHOT[category] else {}),
-        "generation_kwargs": _generation(scorer, max_gen_toks),
-        **_scoring(scorer),
+        **({"num_fewshot": cat.num_fewshot} if cat.num_fewshot else {}),
+        "generation_kwargs": _generation(cat.scorer, cat.max_gen_toks),
+        **_scoring(cat.scorer),
         "metadata": {"version": VERSION},
     }
 
@@ -118,10 +115,10 @@ def template(category: str) -> dict:
 def task_yaml(info: TaskInfo) -> dict:
     """A task's YAML: its category template, and whatever its catalogue row says differently."""
     cfg: dict = {"include": "_template_yaml", "task": info.name, "task_alias": info.meds_id}
-    scorer, max_gen_toks = CATEGORY_DEFAULTS[info.category]
-    if (info.scorer, info.max_gen_toks) != (scorer, max_gen_toks):
+    cat = CATEGORIES[info.category]
+    if (info.scorer, info.max_gen_toks) != (cat.scorer, cat.max_gen_toks):
         cfg["generation_kwargs"] = _generation(info.scorer, info.max_gen_toks)
-    if info.scorer != scorer:
+    if info.scorer != cat.scorer:
         cfg.update(_scoring(info.scorer))
     return cfg
 
@@ -135,30 +132,34 @@ def group_yaml(name: str, alias: str, members: list[str], metrics: tuple[str, ..
 
 
 def _group_settings(name: str) -> tuple[str, tuple[str, ...], bool]:
-    """(alias, aggregated metrics, weighted by size) of a group; no metrics for the umbrella groups."""
-    for category, (_, title) in CATEGORIES.items():
-        if name == category_group(category):
-            return title, GROUP_METRICS[category], False
-    summarization = GROUP_METRICS["summarization"]
-    for key, pooled_name in SUMMARIZATION_POOLED_GROUPS.items():  # paper: instances of six files pooled
-        if name == pooled_name:
-            return f"Text summarization {key.upper()} (pooled)", summarization, True
-    if name == SUMMARIZATION_OPEN_GROUP:
-        return "Text summarization (open tasks)", summarization, False
+    """(alias, aggregated metrics, weighted by size) of a group; no metrics for the umbrella groups.
+    Category groups average their tasks (the paper: a plain mean of tasks, each metric over the
+    tasks that have it); pooled groups pool the instances of their files."""
+    for cat in CATEGORIES.values():
+        metrics = group_metrics(cat.key)
+        if name == cat.group:
+            return cat.title, metrics, False
+        for kind, pooled_name in pooled_groups(cat.key).items():
+            if name == pooled_name:
+                return f"{cat.title} {kind.upper()} (pooled)", metrics, True
+        if name == open_subgroup(cat.key):
+            return f"{cat.title} (open tasks)", metrics, False
     return {OVERALL_GROUP: "MedS-Bench", OPEN_GROUP: "MedS-Bench (open data)"}[name], (), False
 
 
 def render() -> dict[str, str]:
-    """Relative path -> file text of every generated file."""
+    """Relative path -> file text of every generated file (YAMLs and README.md)."""
     header = "# Generated by _generate_configs.py from catalog.py: edit those, not this file.\n"
     files: dict[str, str] = {}
     for category in CATEGORIES:
         files[f"tasks/{category}/_template_yaml"] = header + _dump(template(category))
     for info in TASKS:
         files[f"tasks/{info.category}/{info.name}.yaml"] = header + _dump(task_yaml(info))
-    for name, members in group_tree().items():
+    tree = group_tree()
+    for name, members in tree.items():
         alias, metrics, pooled = _group_settings(name)
         files[f"groups/{name}.yaml"] = header + _dump(group_yaml(name, alias, members, metrics, pooled))
+    files["README.md"] = render_readme(TASKS, {name: _group_settings(name)[0] for name in tree}, USAGE)
     return files
 
 

@@ -5,8 +5,10 @@ file lives in the hub repository (``<folder>/<file>``), its category, language, 
 derived from PhysioNet-credentialed data (MIMIC), which we may neither redistribute nor send to
 third-party APIs that retain data, how one output is scored (``scorer``, with its closed
 ``labels`` and the gold's ``answer_prefix``) and its generation budget. Rows leave out what their
-category's defaults (``CATEGORY_DEFAULTS``) already say. Adding a task is adding a row and
-regenerating the YAMLs (``python -m meds_bench._generate_configs``).
+category's record (``CATEGORIES``) already says. Adding a task is adding a row and
+regenerating the YAMLs (``python -m meds_bench._generate_configs``); adding a category is adding
+a ``Category`` row (and its sample data), adding a scorer a record of
+:data:`meds_bench.metrics.scorers.SCORERS`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class TaskInfo:
     file: str
     language: str = "en"
     credentialed: bool = False
-    # How one output is scored: a key of meds_bench.metrics.table.SCORER_METRICS.
+    # How one output is scored: a key of meds_bench.metrics.scorers.SCORERS.
     scorer: str = ""
     # Generation budget in new tokens (sized from the gold output patterns of SPEC B1).
     max_gen_toks: int = 0
@@ -53,54 +55,67 @@ class TaskInfo:
         return category_group(self.category)
 
 
-# Category key -> (hub folder, human-readable name). The order is the order of reports.
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "mcqa": ("MCQA", "Multilingual multiple-choice QA"),
-    "rationale": ("Rationale", "Rationale"),
-    "explanation": ("Explanation", "Concept explanation"),
-    "ie": ("Information_extraction", "Information extraction"),
-    "ner": ("NER", "Named entity recognition"),
-    "diagnosis": ("Diagnosis", "Diagnosis"),
-    "treatment": ("Treatment_planning", "Treatment planning"),
-    "outcome": ("Clinical_outcome_prediction", "Clinical outcome prediction"),
-    "classification": ("Text_classification", "Text classification"),
-    "factver": ("Fact_verication", "Fact verification"),
-    "nli": ("NLI", "Natural language inference"),
-    "summarization": ("Text_summarization", "Text summarization"),
-}
+@dataclass(frozen=True)
+class Category:
+    """One task category: every fact about it that is not a single task's.
+
+    ``scorer`` and ``max_gen_toks`` are its tasks' defaults (a row may say otherwise);
+    ``num_fewshot`` its shots (the paper: 3, MCQA 0); ``doc_words`` the mean words of an input and
+    of a gold (the sizes of the synthetic benchmark, ``bench/synth_bench.py``). Its group holds the
+    tasks ``group_ids`` when given, else all its tasks; each ``pooled`` entry ``(kind, ids)`` adds a
+    group ``<group>_<kind>`` pooling the instances of those tasks. The metrics its groups average
+    follow from its tasks' scorers (:func:`meds_bench.metrics.table.group_metrics`).
+    """
+
+    key: str
+    folder: str
+    title: str
+    short_name: str
+    scorer: str
+    max_gen_toks: int
+    doc_words: tuple[int, int]
+    num_fewshot: int = 3
+    group_ids: tuple[int, ...] = ()
+    pooled: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    @property
+    def group(self) -> str:
+        """Its lm-eval group name."""
+        return category_group(self.key)
+
 
 OVERALL_GROUP = "meds_bench"
-# The 34 redistributable tasks: every category without PhysioNet-derived files, plus the open
-# summarization tasks in a group of their own (the paper's summarization average needs 78 and 112).
+# The 34 redistributable tasks: every category without PhysioNet-derived files, plus the open tasks
+# of a mixed category in a group of their own (the paper's summarization average needs 78 and 112).
 OPEN_GROUP = "meds_bench-open"
-SUMMARIZATION_OPEN_GROUP = "meds_bench-summarization_open"
-# Groups are named `meds_bench-<category>` so that `--tasks 'meds_bench_*'` matches tasks only.
-SUMMARIZATION_POOLED_GROUPS = {
-    "ct": "meds_bench-summarization_ct",
-    "mri": "meds_bench-summarization_mri",
-}
 SUMMARIZATION_PRIMARY_IDS = (78, 110, 112, 114)
 CT_IDS = tuple(range(83, 89))
 MRI_IDS = tuple(range(89, 95))
 ANATOMIES = ("chest", "head_and_neck", "brain", "abdomen", "pelvis", "spine")
 
-
-# Category -> (scorer, generation budget) of its tasks unless a row says otherwise. The original
-# generated up to 1000 tokens for one-word answers; these budgets follow the gold patterns.
-CATEGORY_DEFAULTS: dict[str, tuple[str, int]] = {
-    "mcqa": ("mcqa", 64),
-    "rationale": ("text_stripped", 512),  # the original stripped both texts for rationale only
-    "explanation": ("text", 256),
-    "ie": ("ie", 96),
-    "ner": ("ner", 128),
-    "diagnosis": ("prefixed_label", 32),
-    "treatment": ("prefixed_label", 32),
-    "outcome": ("outcome", 8),
-    "classification": ("hoc", 96),
-    "factver": ("label", 8),
-    "nli": ("nli", 8),
-    "summarization": ("text", 384),
-}
+# The categories, in report order. Columns: key, hub folder, title, report short name, default
+# scorer and generation budget, (input, gold) words of a document, then keywords. Budgets follow
+# the gold patterns (the original generated up to 1000 tokens for one-word answers).
+_CATEGORY_ROWS = (
+    Category("mcqa", "MCQA", "Multilingual multiple-choice QA", "MCQA", "mcqa", 64, (120, 8), num_fewshot=0),
+    # The original stripped both texts for rationale only.
+    Category("rationale", "Rationale", "Rationale", "Rationale", "text_stripped", 512, (150, 120)),
+    Category("explanation", "Explanation", "Concept explanation", "Concept expl.", "text", 256, (8, 40)),
+    Category("ie", "Information_extraction", "Information extraction", "Info. extraction", "ie", 96, (250, 10)),
+    Category("ner", "NER", "Named entity recognition", "NER", "ner", 128, (220, 8)),
+    Category("diagnosis", "Diagnosis", "Diagnosis", "Diagnosis", "prefixed_label", 32, (300, 6)),
+    Category("treatment", "Treatment_planning", "Treatment planning", "Treatment", "prefixed_label", 32, (80, 6)),
+    Category("outcome", "Clinical_outcome_prediction", "Clinical outcome prediction", "Clinical outcome", "outcome",
+             8, (150, 1)),
+    Category("classification", "Text_classification", "Text classification", "Text class.", "hoc", 96, (250, 6)),
+    Category("factver", "Fact_verication", "Fact verification", "Fact verif.", "label", 8, (250, 1)),
+    Category("nli", "NLI", "Natural language inference", "NLI", "nli", 8, (35, 1)),
+    # The paper averages four summarization tasks; its CT and MRI figures pool six files each.
+    Category("summarization", "Text_summarization", "Text summarization", "Summarization", "text", 384, (220, 30),
+             group_ids=SUMMARIZATION_PRIMARY_IDS, pooled=(("ct", CT_IDS), ("mri", MRI_IDS))),
+)  # fmt: skip
+# Category key -> its record.
+CATEGORIES: dict[str, Category] = {c.key: c for c in _CATEGORY_ROWS}
 
 # DDXPlus pathologies (49) plus the definition's "cannot decide" (SPEC B1); spelled as DDXPlus does.
 DDXPLUS_LABELS = (
@@ -131,14 +146,28 @@ HEALTHFACT_LABELS = ("0", "1", "2")
 
 
 def category_group(category: str) -> str:
-    """lm-eval group name of a category key."""
+    """lm-eval group name of a category key (``meds_bench-<category>``, so that
+    ``--tasks 'meds_bench_*'`` matches tasks only)."""
     return f"{OVERALL_GROUP}-{category}"
 
 
+def pooled_groups(category: str) -> dict[str, str]:
+    """Pooled groups of a category: kind -> group name (``meds_bench-summarization_ct``)."""
+    return {kind: f"{category_group(category)}_{kind}" for kind, _ in CATEGORIES[category].pooled}
+
+
+def open_subgroup(category: str) -> str:
+    """Group of the open tasks of a category that mixes open and credentialed tasks."""
+    return f"{category_group(category)}_open"
+
+
+SUMMARIZATION_POOLED_GROUPS = pooled_groups("summarization")
+
+
 def _t(task_id: int, name: str, category: str, file: str, **kw: object) -> TaskInfo:
-    scorer, budget = CATEGORY_DEFAULTS[category]
-    kw = {"scorer": scorer, "max_gen_toks": budget, **kw}
-    return TaskInfo(task_id, f"meds_bench_{name}", category, CATEGORIES[category][0], file, **kw)  # type: ignore[arg-type]
+    cat = CATEGORIES[category]
+    kw = {"scorer": cat.scorer, "max_gen_toks": cat.max_gen_toks, **kw}
+    return TaskInfo(task_id, f"meds_bench_{name}", category, cat.folder, file, **kw)  # type: ignore[arg-type]
 
 
 _RATIONALE_LANGS = (
@@ -293,20 +322,26 @@ def _names(ids: tuple[int, ...]) -> list[str]:
 def group_tree() -> dict[str, list[str]]:
     """Every lm-eval group: name -> members (task or group names), in report order.
 
-    Category groups hold their tasks (summarization: the paper's four primary tasks), the pooled
-    CT/MRI groups their six files each, ``meds_bench`` every category group and ``meds_bench-open``
-    the groups whose tasks are all redistributable.
+    Category groups hold their tasks (or their ``group_ids``), then come the pooled groups and the
+    open part of each category that mixes open and credentialed tasks; ``meds_bench`` holds every
+    category and pooled group, ``meds_bench-open`` the groups whose tasks are all redistributable.
     """
     tree: dict[str, list[str]] = {}
-    for category in CATEGORIES:
-        ids = SUMMARIZATION_PRIMARY_IDS if category == "summarization" else None
-        tree[category_group(category)] = _names(ids) if ids else [t.name for t in tasks_in(category)]
-    tree[SUMMARIZATION_POOLED_GROUPS["ct"]] = _names(CT_IDS)
-    tree[SUMMARIZATION_POOLED_GROUPS["mri"]] = _names(MRI_IDS)
-    tree[SUMMARIZATION_OPEN_GROUP] = [t.name for t in tasks_in("summarization") if not t.credentialed]
-    tree[OVERALL_GROUP] = [g for g in tree if g != SUMMARIZATION_OPEN_GROUP]
-    open_categories = [c for c in CATEGORIES if not any(t.credentialed for t in tasks_in(c))]
-    tree[OPEN_GROUP] = [category_group(c) for c in open_categories] + [SUMMARIZATION_OPEN_GROUP]
+    for cat in CATEGORIES.values():
+        tree[cat.group] = _names(cat.group_ids) if cat.group_ids else [t.name for t in tasks_in(cat.key)]
+    for cat in CATEGORIES.values():
+        for kind, ids in cat.pooled:
+            tree[pooled_groups(cat.key)[kind]] = _names(ids)
+    open_members = []
+    for cat in CATEGORIES.values():
+        credentialed = {t.credentialed for t in tasks_in(cat.key)}
+        if credentialed == {False}:
+            open_members.append(cat.group)
+        elif credentialed == {False, True}:
+            tree[open_subgroup(cat.key)] = [t.name for t in tasks_in(cat.key) if not t.credentialed]
+    subgroups = {open_subgroup(c) for c in CATEGORIES}
+    tree[OVERALL_GROUP] = [g for g in tree if g not in subgroups]
+    tree[OPEN_GROUP] = open_members + [g for g in tree if g in subgroups]
     return tree
 
 

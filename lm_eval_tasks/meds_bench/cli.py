@@ -55,7 +55,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     for info in TASKS:
         metrics = ",".join(name for name, _ in metrics_of(info))
-        rows.append((info.name, info.meds_id, CATEGORIES[info.category][1], metrics, _presence(info, source)))
+        rows.append((info.name, info.meds_id, CATEGORIES[info.category].title, metrics, _presence(info, source)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

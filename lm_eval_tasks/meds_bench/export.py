@@ -7,7 +7,7 @@ The folder holds, side by side (lm-eval resolves ``!function utils.x`` beside th
 - ``utils.py``: the plugin's own modules (catalogue, data loading, prompt builder, few-shot
   draw, chat layout, scorers, hooks, task class) joined into one file with the imports between
   them removed, so the export cannot drift from the plugin and scores exactly as it does;
-- ``README.md`` in the form of lm-eval's new-task guide.
+- ``README.md``: the plugin folder's README (:mod:`meds_bench.readme`) for the exported tasks.
 
 Open tasks only, unless ``include_credentialed``. The output is a pure function of the source:
 two exports are byte-identical.
@@ -32,8 +32,8 @@ from meds_bench._generate_configs import (
     task_yaml,
     template,
 )
-from meds_bench.catalog import CATEGORIES, OPEN_GROUP, OVERALL_GROUP, TASKS, TaskInfo, group_tree, leaves
-from meds_bench.metrics.table import SCORER_METRICS
+from meds_bench.catalog import OPEN_GROUP, TASKS, TaskInfo, group_tree, leaves
+from meds_bench.readme import render_readme as base_readme
 
 HERE = Path(__file__).resolve().parent
 FOLDER = "meds_bench"
@@ -175,10 +175,11 @@ def _comment(text: str) -> list[str]:
 def _rewrite(part: _Part, keep: set[str]) -> tuple[list[str], set[_Import]]:
     """The module's code lines for utils.py, and the outside imports it needs.
 
-    Edits, by source position: plugin imports are dropped (their names live in utils.py) and
-    ``module.attr`` of a plugin module becomes ``attr``; other top-level imports are returned to
-    be merged; the module docstring becomes a comment; definitions nothing uses are dropped; and
-    multi-line docstrings close on a line of their own (lm-eval's pydocstyle D209).
+    Edits, by source position: plugin imports are dropped, deferred ones inside functions too
+    (their names live in utils.py), and ``module.attr`` of a plugin module becomes ``attr``; other
+    top-level imports are returned to be merged; the module docstring becomes a comment;
+    definitions nothing uses are dropped; and multi-line docstrings close on a line of their own
+    (lm-eval's pydocstyle D209).
     """
     lines = [line.encode() for line in part.source.splitlines()]
     aliases = _module_aliases(part.tree)
@@ -206,6 +207,9 @@ def _rewrite(part: _Part, keep: set[str]) -> tuple[list[str], set[_Import]]:
                 imports |= {_Import(stmt.module, a.name, a.asname or "") for a in stmt.names}
         elif _definitions(stmt) and not set(_definitions(stmt)) & keep:
             drop(stmt, with_comment=True)
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, ast.ImportFrom) and node not in body and _is_internal(node.module):
+            drop(node)  # a deferred import inside a function: the name is top-level in utils.py
     for node in ast.walk(part.tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
             line = node.value.lineno - 1
@@ -267,7 +271,8 @@ def _import_block(imports: set[_Import], used: set[str]) -> list[str]:
 def render_utils(roots: Iterable[str]) -> str:
     """Text of ``utils.py``: the plugin modules joined, keeping the functions ``roots`` and the code need."""
     parts = _load_parts()
-    keep = _reachable(parts, [*roots, "sample_data_path"])
+    # The hooks module serves one process_results hook per scorer record from its __getattr__.
+    keep = _reachable(parts, [*roots, "sample_data_path", "__getattr__"])
     body: list[str] = []
     imports: set[_Import] = {_Import("pathlib", "Path")}  # used by the glue
     for part in parts:
@@ -334,125 +339,29 @@ def render_yamls(include_credentialed: bool = False) -> dict[str, str]:
 
 
 def render_readme(include_credentialed: bool = False) -> str:
-    """README.md in the layout of lm-eval's new-task guide."""
+    """README.md: the plugin folder's README (one renderer), for the exported tasks and groups."""
     tasks, groups = selected(include_credentialed)
-    tree = group_tree()
-    task_rows = [
-        f"| `{t.name}` | {t.meds_id} | {CATEGORIES[t.category][1]} | {t.language} | "
-        f"{', '.join(m for m, _ in SCORER_METRICS[t.scorer])} |"
-        for t in tasks
-    ]
-    group_rows = [f"- `{g}`: {', '.join(f'`{m}`' for m in tree[g])}" for g in groups]
     credentialed = sum(t.credentialed for t in TASKS)
     scope = (
-        f"all {len(tasks)} tasks; the {credentialed} credentialed ones read your own built files"
+        f"all {len(tasks)} tasks; the {credentialed} credentialed ones read files you build yourself"
         if include_credentialed
-        else f"the {len(tasks)} open tasks (add `--include-credentialed` for the other {credentialed})"
+        else f"the {len(tasks)} open tasks (`--include-credentialed` adds the other {credentialed})"
     )
     requirements = " ".join(f'"{r}"' for r in REQUIREMENTS)
-    return f"""# MedS-Bench
-
-### Paper
-
-Title: Towards evaluating and building versatile large language models for medicine
-
-Wu, Qiu et al., *npj Digital Medicine* 8, 58 (2025). MedS-Bench covers 11 clinical task
-categories (multiple-choice QA in six languages, rationale, concept explanation, information
-extraction, NER, diagnosis, treatment planning, clinical outcome prediction, text classification,
-fact verification, NLI, text summarization). Every task is generative and scored on the text the
-model writes, with the paper's prompt template (few-shot cases, then the task definition, then
-the query; 3 cases, 0 for multiple-choice QA).
-
-Homepage: https://huggingface.co/datasets/Henrychur/MedS-Bench
-
-### Citation
-
-```bibtex
-@article{{wu2025medsbench,
-  title   = {{Towards evaluating and building versatile large language models for medicine}},
-  author  = {{Wu, Chaoyi and Qiu, Pengcheng and Liu, Jinxin and Gu, Hongfei and Li, Na and Zhang, Ya
-             and Wang, Yanfeng and Xie, Weidi}},
-  journal = {{npj Digital Medicine}},
-  volume  = {{8}},
-  pages   = {{58}},
-  year    = {{2025}}
-}}
-```
-
-### This folder
-
-Generated by `meds-bench export-lm-eval` (meds-bench {__version__}); it holds {scope}.
-Run it with:
+    usage = f"""
+Written by `meds-bench export-lm-eval` (meds-bench {__version__}), this folder holds {scope} and
+runs without meds-bench: the YAMLs name their hooks in `utils.py`, the plugin's own code joined
+into one file. Beyond lm-eval it needs {", ".join(f"`{r}`" for r in REQUIREMENTS)} (word
+segmentation and tokenization for BLEU/ROUGE, NLTK's Punkt data as a package so nothing is
+downloaded at run time, and macro F1); as an lm-eval optional extra that would read
+`meds_bench = [{", ".join(f'"{r}"' for r in REQUIREMENTS)}]`.
 
 ```bash
 pip install lm_eval {requirements}
 lm_eval --include_path PATH/TO/THIS/PARENT --tasks {OPEN_GROUP} --model hf --model_args pretrained=MODEL
 ```
-
-Task files are read from `$MEDS_BENCH_DATA_DIR` when set (a folder laid out like the hub
-repository, `<Category folder>/task<ID>_*.json[l]`), else from the Hugging Face hub
-(`Henrychur/MedS-Bench`, then its last revision holding `Text_summarization/`, then
-`Henrychur/MedS-Bench-SPLIT`). The task class reads them itself rather than through
-`dataset_path`: each file keeps one task definition beside its instances, and the published
-layouts differ in file names and extensions. Where the data came from and its sha256 are recorded
-under `configs.<task>.metadata.meds_bench_data` of the results.
-
-### Dependencies
-
-Beyond lm-eval: {", ".join(f"`{r}`" for r in REQUIREMENTS)} (word segmentation and
-tokenization for BLEU/ROUGE, NLTK's Punkt data as a package so nothing is downloaded at run time,
-and macro F1). As an lm-eval optional extra this would read
-`meds_bench = [{", ".join(f'"{r}"' for r in REQUIREMENTS)}]`.
-
-### Groups, Tags, and Tasks
-
-#### Groups
-
-{chr(10).join(group_rows)}
-
-#### Tags
-
-None.
-
-#### Tasks
-
-| task | MedS id | category | language | metrics |
-|---|---|---|---|---|
-{chr(10).join(task_rows)}
-
-Metrics are on 0-100. `acc`, `exact_match`, `f1`, `macro_*`, `bleu1`, `rougeL`, `rouge1` are the
-corrected scores; `*_paper` follow the original release's rules; `extracted` is the share of
-outputs from which an answer could be read (each sample logs the answer read).
-
-### Data licence
-
-The task files are those the MedS-Bench authors published on the Hugging Face hub; each keeps
-the licence of the dataset it was built from (see the dataset card and the sources named
-there). 19 tasks (41, 42, 78, 83-94, 112, 117-119) derive from PhysioNet-credentialed data
-(MedNLI, MIMIC-IV-Note, MIMIC-CXR, MIMIC-IV-ED): their data use agreements forbid redistribution,
-so they are not on the hub and not in the `{OPEN_GROUP}` group. Credentialed users build them from
-their own PhysioNet download (the `meds-bench data build` command of the meds-bench package) and
-point `MEDS_BENCH_DATA_DIR` at the result. PhysioNet allows sending such data to an online service
-(an LLM API) only where the provider neither keeps nor trains on it.
-The overall `{OVERALL_GROUP}` group needs all 53 tasks.
-
-### Checklist
-
-For adding novel benchmarks/datasets to the library:
-
-- [x] Is the task an existing benchmark in the literature?
-- [x] Have you referenced the original paper that introduced the task?
-- [x] If yes, does the original paper provide a reference implementation? If so, have you checked
-  against the reference implementation and documented how to run such a test?
-  (Yes: MAGIC-AI4Med/MedS-Ins. The `*_paper` metrics reproduce its scoring rules; the corrected
-  metrics fix answer extraction, and both are reported.)
-
-If other tasks on this dataset are already supported:
-
-- [ ] Is the "Main" variant of this task clearly denoted?
-- [ ] Have you provided a short sentence in a README on what each new variant adds / evaluates?
-- [ ] Have you noted which, if any, published evaluation setups are matched by this variant?
 """
+    return base_readme(tasks, {g: _group_settings(g)[0] for g in groups}, usage)
 
 
 def render(include_credentialed: bool = False) -> dict[str, str]:

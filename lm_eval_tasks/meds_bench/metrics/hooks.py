@@ -1,14 +1,16 @@
 """lm-eval entry points named in the task YAMLs (``!function meds_bench.metrics.hooks.<name>``).
 
-One ``process_results`` hook per scorer (``mcqa``, ``text``, ...: the scorer a task's catalogue
-row names) scores one generated answer; the ``micro_*``/``macro_*`` functions aggregate the
-per-document counts of NER and HoC into corpus-level figures. ``meds-bench score`` calls the same
+One ``process_results`` hook per scorer record (``hooks.mcqa``, ``hooks.text``, ...: the scorer a
+task's catalogue row names; built on first access) scores one generated answer; the
+``micro_*``/``macro_*`` functions aggregate the per-document counts of NER and HoC into
+corpus-level figures. ``meds-bench score`` calls the same
 scorers, so rescored numbers equal the harness's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 from meds_bench.catalog import get_task
@@ -27,8 +29,9 @@ def prediction_of(results: Any) -> Any:
     return results
 
 
+@cache
 def _hook(scorer: str) -> Callable[[dict[str, Any], Sequence[Any]], dict[str, Any]]:
-    score = SCORERS[scorer]
+    score = SCORERS[scorer].score
 
     def process_results(doc: dict[str, Any], results: Sequence[Any]) -> dict[str, Any]:
         """Metric values of one document; closed-set scorers add the answer read as ``extracted``,
@@ -40,18 +43,11 @@ def _hook(scorer: str) -> Callable[[dict[str, Any], Sequence[Any]], dict[str, An
     return process_results
 
 
-mcqa = _hook("mcqa")
-yes_no_maybe = _hook("yes_no_maybe")
-prefixed_label = _hook("prefixed_label")
-label = _hook("label")
-nli = _hook("nli")
-outcome = _hook("outcome")
-text = _hook("text")
-text_stripped = _hook("text_stripped")
-text_ebms = _hook("text_ebms")
-ie = _hook("ie")
-ner = _hook("ner")
-hoc = _hook("hoc")
+def __getattr__(name: str) -> Callable[[dict[str, Any], Sequence[Any]], dict[str, Any]]:
+    """The ``process_results`` hook of the scorer ``name`` (one per record of ``SCORERS``)."""
+    if name not in SCORERS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _hook(name)
 
 
 def answered(items: Sequence[str]) -> float:

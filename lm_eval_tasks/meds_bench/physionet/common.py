@@ -112,7 +112,7 @@ def task_file_object(info: TaskInfo, definition: str, source_name: str, url: str
         "Contributors": "built locally by meds-bench from credentialed PhysioNet data",
         "Source": [source_name],
         "URL": [url],
-        "Categories": [CATEGORIES[info.category][1]],
+        "Categories": [CATEGORIES[info.category].title],
         "Definition": [definition],
         "Reasoning": [],
         "Input_language": ["English"],

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from meds_bench.catalog import CATEGORIES, TASKS
-from meds_bench.report.tables import SHORT_NAMES, RunScores, display_label, task_score_metric
+from meds_bench.report.tables import RunScores, display_label, task_score_metric
 
 DPI = 100
 CATEGORY_SIZE = (1200, 500)
@@ -43,7 +43,7 @@ def category_chart(scores: Sequence[RunScores], path: Path) -> Path:
         for o, v in zip(offset, values, strict=True):
             if v is None:
                 ax.text(o, 1, "n/a", rotation=90, ha="center", va="bottom", fontsize=7, color="0.4")
-    ax.set_xticks(x, [SHORT_NAMES[c] for c in cats], rotation=30, ha="right", fontsize=9)
+    ax.set_xticks(x, [CATEGORIES[c].short_name for c in cats], rotation=30, ha="right", fontsize=9)
     ax.set_ylim(0, 100)
     ax.set_ylabel("score (0-100)")
     ax.set_title("MedS-Bench by category (accuracy / F1; ROUGE-L for free text)")

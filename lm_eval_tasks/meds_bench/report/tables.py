@@ -11,17 +11,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from meds_bench.catalog import (
-    CATEGORIES,
-    SUMMARIZATION_POOLED_GROUPS,
-    SUMMARIZATION_PRIMARY_IDS,
-    TaskInfo,
-    category_group,
-    get_task,
-    tasks_in,
-)
+from meds_bench.catalog import CATEGORIES, TaskInfo, category_group, get_task, pooled_groups, tasks_in
 from meds_bench.metrics.rescore import aggregate_groups, load_groups
-from meds_bench.metrics.table import metrics_of
+from meds_bench.metrics.table import scorer_of
 from meds_bench.report.reference import Figure
 from meds_bench.report.runs import Run
 
@@ -36,26 +28,12 @@ METRIC_NAMES = {
     "rougeL": "ROUGE-L",
 }
 MISSING = "missing"
-SHORT_NAMES = {
-    "mcqa": "MCQA",
-    "rationale": "Rationale",
-    "explanation": "Concept expl.",
-    "ie": "Info. extraction",
-    "ner": "NER",
-    "diagnosis": "Diagnosis",
-    "treatment": "Treatment",
-    "outcome": "Clinical outcome",
-    "classification": "Text class.",
-    "factver": "Fact verif.",
-    "nli": "NLI",
-    "summarization": "Summarization",
-}
 
 
 def headline_metrics(info: TaskInfo) -> tuple[str, ...]:
-    """Metrics a task shows in the tables: ``(bleu1, rougeL)`` for free text, else its main metric."""
-    names = [name for name, _ in metrics_of(info)]
-    return ("bleu1", "rougeL") if "rougeL" in names else (names[0],)
+    """Metrics a task shows in the tables: ``(bleu1, rougeL)`` for free text, else its main metric
+    (the metrics of its scorer's last report column)."""
+    return scorer_of(info).columns[-1][1]
 
 
 def task_score_metric(info: TaskInfo) -> str:
@@ -75,7 +53,7 @@ class Column:
 
 def _task_column(info: TaskInfo, metrics: tuple[str, ...] | None = None, label: str = "") -> Column:
     short = info.name.removeprefix(f"meds_bench_{info.category}_")
-    return Column(info.name, label or f"{short} ({info.meds_id})", metrics or headline_metrics(info), (info.name,))
+    return Column(info.name, f"{label or short} ({info.meds_id})", metrics or headline_metrics(info), (info.name,))
 
 
 def _group_members() -> dict[str, tuple[str, ...]]:
@@ -83,23 +61,15 @@ def _group_members() -> dict[str, tuple[str, ...]]:
 
 
 def columns(category: str) -> list[Column]:
-    """Columns of one category's table, in the paper's layout."""
-    tasks = tasks_in(category)
+    """Columns of one category's table, in the paper's layout: the report columns of each task of
+    its group, its pooled groups, and its average when its tasks share their headline metrics."""
     members = _group_members()
-    if category == "classification":
-        (hoc,) = tasks
-        stats = (("macro_precision", "macro-P"), ("macro_recall", "macro-R"), ("macro_f1", "macro-F1"))
-        return [_task_column(hoc, (m,), f"{name} ({hoc.meds_id})") for m, name in stats]
-    if category == "summarization":
-        primary = [get_task(i) for i in SUMMARIZATION_PRIMARY_IDS]
-        cols = [_task_column(t) for t in primary]
-        for kind, group in SUMMARIZATION_POOLED_GROUPS.items():
-            cols.append(Column(group, f"{kind.upper()} (pooled)", ("bleu1", "rougeL"), members[group]))
-        group = category_group(category)
-        return [*cols, Column(group, "Avg.", ("bleu1", "rougeL"), members[group])]
-    cols = [_task_column(t) for t in tasks]
+    group = category_group(category)
+    tasks = [get_task(name) for name in members[group]]
+    cols = [_task_column(t, metrics, label) for t in tasks for label, metrics in scorer_of(t).columns]
+    for kind, pooled in pooled_groups(category).items():
+        cols.append(Column(pooled, f"{kind.upper()} (pooled)", headline_metrics(tasks[0]), members[pooled]))
     if len(tasks) > 1 and len({headline_metrics(t) for t in tasks}) == 1:
-        group = category_group(category)
         cols.append(Column(group, "Avg.", headline_metrics(tasks[0]), members[group]))
     return cols
 
@@ -188,7 +158,7 @@ def display_label(run: Run) -> str:
 
 def summary_table(scores: list[RunScores]) -> Table:
     """One row per run: mean over complete categories, then each category's score."""
-    header = ["Model", "Mean (categories)", *(SHORT_NAMES[c] for c in CATEGORIES)]
+    header = ["Model", "Mean (categories)", *(cat.short_name for cat in CATEGORIES.values())]
     rows = []
     for s in scores:
         mean, k = s.mean()
@@ -213,7 +183,7 @@ def category_tables(category: str, scores: list[RunScores], figures: list[Figure
     cols = columns(category)
     header = ["Model", *(c.label for c in cols)]
     measured = Table(
-        CATEGORIES[category][1], header, [[display_label(s.run), *(s.cell(c).text for c in cols)] for s in scores]
+        CATEGORIES[category].title, header, [[display_label(s.run), *(s.cell(c).text for c in cols)] for s in scores]
     )
     measured.note = "Metrics: " + ", ".join(
         dict.fromkeys("/".join(METRIC_NAMES.get(m, m) for m in c.metrics) for c in cols)
@@ -229,7 +199,7 @@ def category_tables(category: str, scores: list[RunScores], figures: list[Figure
         return measured, None
     notes = sorted({f.note for f in figures if f.note and any(f.column == c.key for c in cols)})
     reported = Table(
-        f"{CATEGORIES[category][1]}: reported in the paper (Table {', '.join(map(str, sorted(tables)))})",
+        f"{CATEGORIES[category].title}: reported in the paper (Table {', '.join(map(str, sorted(tables)))})",
         ["Model (reported)", *(c.label for c in cols)],
         [[model, *(cells.get(c.key, "—") for c in cols)] for model, cells in by_model.items()],
         "Figures stated in the paper's text; — = not stated there. Not measured here."
