@@ -16,7 +16,7 @@ EVAL_ARGS ?= --batch_size 8
 PYTEST_ARGS ?=
 DATA_OUT ?= meds_bench_data
 
-.PHONY: install test lint demo report eval download data train bench clean lm-eval-task-tests
+.PHONY: install browser test lint demo report eval download data train bench clean lm-eval-task-tests
 
 install: $(VENV)/.installed
 
@@ -30,8 +30,20 @@ $(VENV)/.installed: pyproject.toml
 	   { tail -n 40 $(VENV)/install.log; echo "install failed; full log: $(VENV)/install.log"; exit 1; }
 	@touch $@
 
-test: install
+test: install browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The report's page is tested in a real browser: Debian's chromium, installed with apt-get when none is on
+# PATH (through sudo -n when not root); where that cannot work, make stops at once with one line saying how.
+BROWSERS := chromium chromium-browser google-chrome
+browser:
+	@for b in $(BROWSERS); do command -v $$b >/dev/null 2>&1 && exit 0; done; \
+	command -v apt-get >/dev/null 2>&1 || { echo "make: the tests need chromium on PATH (report browser test): \
+	install your system's chromium package, then rerun"; exit 2; }; \
+	SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo -n"; \
+	echo "installing Debian's chromium for the report's browser test (apt-get)"; \
+	{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; } >/dev/null 2>&1 \
+	|| { echo "make: could not install chromium: run 'sudo apt-get install chromium', then rerun"; exit 2; }
 
 # lm-eval's own task tests (tests/test_tasks.py of its sdist, fetched with pip) on the plugin and on the
 # folder `meds-bench export-lm-eval` writes, with meds-bench unimportable for the latter.

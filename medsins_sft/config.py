@@ -260,6 +260,9 @@ class MedSInsSFTConfig(SFTConfig):
             bad = {k: v for k, v in table.items() if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0}
             if bad:
                 problems.append(f"{name} values must be numbers >= 0, got {bad}")
+        model_problem = _model_problem(self.model_name_or_path)
+        if model_problem:
+            problems.append(model_problem)
         if self.paraphrase_prob > 0 and not self.definitions_file:
             problems.append("paraphrase_prob > 0 needs definitions_file (RewriteDefinitions.json format)")
         return problems
@@ -308,6 +311,28 @@ class MedSInsSFTConfig(SFTConfig):
         layout = "padding-free rows" if self.padding_free else "padded batches"
         unused = "; tokens_per_step is not used without packing" if self.tokens_per_step else ""
         return f"optimizer step = {examples} examples ({shape}; {layout}){unused}"
+
+
+def _model_problem(name: str) -> str | None:
+    """Why ``model_name_or_path`` names neither a local directory nor a possible hub model; None when it may load.
+
+    A name that reads as a path (absolute, ``./``, ``~``, or below an existing directory) must be a directory;
+    any other must pass huggingface_hub's repo-id check (whether the hub has it is learnt only when loading).
+    """
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if name == TINY_MODEL or os.path.isdir(os.path.expanduser(name)):
+        return None
+    if name.startswith(("/", ".", "~")) or os.path.isdir(name.split("/")[0]):
+        return f"model_name_or_path: no directory {name} (a local model is a directory written by save_pretrained)"
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return (
+            f"model_name_or_path {name!r} is neither a local directory nor a valid hub id "
+            "('name' or 'org/name': letters, digits, '-', '_', '.')"
+        )
+    return None
 
 
 def world_size() -> int:

@@ -35,14 +35,9 @@ def sample_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_data_source(monkeypatch: pytest.MonkeyPatch):
-    """`meds-bench eval --data-dir` sets MEDS_BENCH_DATA_DIR for its process: restore it after each test,
-    and drop task files a pre-flight parsed for a run that never started."""
-    from meds_bench import data
+def _no_preloaded_tasks_left():
+    """Drop task files a pre-flight parsed for a run that never started."""
+    from meds_bench.data import PRELOADED
 
-    before = os.environ.get("MEDS_BENCH_DATA_DIR")
-    monkeypatch.setenv("MEDS_BENCH_DATA_DIR", before or "")  # the teardown restores `before`
-    if before is None:
-        monkeypatch.delenv("MEDS_BENCH_DATA_DIR")
     yield
-    data._PRELOADED.clear()
+    PRELOADED.clear()

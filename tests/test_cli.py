@@ -5,7 +5,7 @@ import pytest
 
 from meds_bench import sample_data_path, tasks_path
 from meds_bench.catalog import TASKS, get_task
-from meds_bench.cli import eval_argv, main
+from meds_bench.cli import eval_namespace, main
 
 
 def test_tasks_path_and_sample_data_path(capsys):
@@ -56,26 +56,77 @@ def test_bad_data_dir_is_one_line_error(capsys, tmp_path):
     assert err.startswith("meds-bench: data directory") and err.count("\n") == 1
 
 
-def test_eval_adds_include_path_and_passes_flags_through(monkeypatch, tmp_path):
-    monkeypatch.setenv("MEDS_BENCH_DATA_DIR", "overridden")  # restored after the test
-    argv = eval_argv(["--model", "dummy", "--tasks", "meds_bench", "--limit", "2"], data_dir=str(tmp_path))
-    assert argv == [
-        "run",
-        "--include_path",
-        str(tasks_path()),
-        "--model",
-        "dummy",
-        "--tasks",
-        "meds_bench",
-        "--limit",
-        "2",
-    ]
-    assert os.environ["MEDS_BENCH_DATA_DIR"] == str(tmp_path.resolve())
+def test_eval_parses_with_lm_eval_and_hands_the_data_dir_over_as_metadata(monkeypatch, sample_dir):
+    monkeypatch.delenv("MEDS_BENCH_DATA_DIR", raising=False)
+    ns = eval_namespace(["run", "--model", "dummy", "--tasks", "task57", "task123", "--limit", "2"], str(sample_dir))
+    assert ns.include_path == str(tasks_path())
+    assert ns.tasks == ["meds_bench_mcqa_medqa_en", "meds_bench_mcqa_pubmedqa"]
+    assert (ns.model, ns.limit) == ("dummy", 2.0)
+    assert ns.metadata == {"meds_bench_data_dir": str(sample_dir.resolve())}
+    assert "MEDS_BENCH_DATA_DIR" not in os.environ
 
 
-def test_eval_rejects_a_second_include_path():
-    with pytest.raises(SystemExit, match="include_path"):
-        eval_argv(["--include_path", "/x", "--tasks", "meds_bench"])
+def test_eval_keeps_the_users_metadata_beside_the_data_dir(sample_dir):
+    ns = eval_namespace(["--tasks", "task57,hellaswag", "--metadata", "max_seq_lengths=[64]"], str(sample_dir))
+    assert ns.tasks == ["meds_bench_mcqa_medqa_en", "hellaswag"]
+    assert ns.metadata == {"max_seq_lengths": [64], "meds_bench_data_dir": str(sample_dir.resolve())}
+
+
+def test_eval_rejects_a_second_include_path(capsys):
+    assert main(["eval", "--include_path", "/x", "--tasks", "meds_bench"]) == 2
+    assert capsys.readouterr().err == (
+        "meds-bench: meds-bench eval adds --include_path itself; use lm_eval directly for other task folders\n"
+    )
+
+
+def test_eval_typo_among_space_separated_tasks_is_one_line(capsys, sample_dir):
+    argv = ["eval", "--data-dir", str(sample_dir), "--model", "dummy", "--tasks", "meds_bench_mcqa_medqa_en"]
+    assert main([*argv, "meds_bench_fooo"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("meds-bench: unknown task 'meds_bench_fooo': no MedS-Bench task or group matches it")
+
+
+def test_eval_without_tasks_is_one_line(capsys):
+    assert main(["eval", "--model", "dummy"]) == 2
+    assert capsys.readouterr().err == "meds-bench: no tasks: give --tasks (or `tasks:` in the --config file)\n"
+
+
+def _config(tmp_path, text: str) -> str:
+    path = tmp_path / "run.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_eval_config_file_tasks_are_rewritten_with_its_metadata(tmp_path, sample_dir):
+    config = _config(
+        tmp_path, f"model: dummy\ntasks: [task52, task106]\nmetadata:\n  meds_bench_data_dir: {sample_dir}\n"
+    )
+    ns = eval_namespace(["--config", config])
+    assert ns.tasks == ["meds_bench_rationale_en", "meds_bench_classification_hoc"]
+    assert ns.metadata == {"meds_bench_data_dir": str(sample_dir)}
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("tasks: task52,meds_bench_fooo\n", "meds-bench: unknown task 'meds_bench_fooo': "),
+        ("tasks: [task29]\nnum_fewshot: 50\n", "meds-bench: --num_fewshot 50 is more than meds_bench_ie_ade_drug_dose"),
+        ("tasks: task29\ninclude_path: /x\n", "meds-bench: meds-bench eval adds --include_path itself"),
+        ("- task29\n", "meds-bench: --config: YAML root must be a mapping in "),
+    ],
+)
+def test_eval_config_file_is_pre_flighted(capsys, tmp_path, sample_dir, text, line):
+    assert main(["eval", "--data-dir", str(sample_dir), "--config", _config(tmp_path, text)]) == 2
+    (err,) = capsys.readouterr().err.splitlines()
+    assert err.startswith(line)
+
+
+def test_eval_config_file_task_without_data_is_named(capsys, tmp_path):
+    config = _config(tmp_path, f"tasks: [task106]\nmetadata: {{meds_bench_data_dir: {tmp_path}}}\n")
+    assert main(["eval", "--config", config]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("meds-bench: meds_bench_classification_hoc (task106): no Text_classification/task106_")
+    assert len(lines) == 2
 
 
 def test_cli_import_leaves_matplotlib_to_the_report():

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from meds_bench.catalog import get_task
-from meds_bench.data import DataError, load_task, resolve_source
+from meds_bench.data import PRELOADED, DataError, load_task, preload, resolve_source
 
 MEDQA = get_task("meds_bench_mcqa_medqa_en")  # MCQA/task57_..._en.jsonl
 HOC = get_task("task106")  # Text_classification/task106_hoc_text_classification.json
@@ -144,3 +144,20 @@ def test_credentialed_task_is_never_fetched_from_hub(monkeypatch):
 def test_nonexistent_data_dir(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         resolve_source(tmp_path / "nope")
+
+
+def test_preloaded_task_is_handed_over_once_and_only_for_its_source(sample_dir, sample_copy):
+    assert preload(HOC, resolve_source(sample_dir)) == 10
+    assert len(PRELOADED) == 1
+    load_task(HOC, data_dir=sample_copy)  # another directory: read afresh, the kept task stays
+    assert len(PRELOADED) == 1
+    first = load_task(HOC, data_dir=sample_dir)
+    assert len(PRELOADED) == 0
+    again = load_task(HOC, data_dir=sample_dir)
+    assert again is not first and again.docs == first.docs
+
+
+def test_clearing_the_preloaded_tasks_drops_them(sample_dir):
+    preload(MEDQA, resolve_source(sample_dir))
+    PRELOADED.clear()
+    assert len(PRELOADED) == 0 and PRELOADED.take(MEDQA, resolve_source(sample_dir)) is None

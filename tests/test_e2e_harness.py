@@ -118,6 +118,26 @@ def test_meds_ids_mixed_with_names_run_both_tasks(tmp_path):
     assert set(results["results"]) == {"meds_bench_rationale_en", "meds_bench_ner_bc5chem"}
 
 
+def test_space_separated_meds_ids_run_both_tasks(tmp_path):
+    results = _lm_eval(
+        ["--model", "dummy", "--tasks", "task57", "task123", "--limit", "2"],
+        tmp_path,
+        sample_data_path(),
+        cli="meds-bench",
+    )
+    assert set(results["results"]) == {"meds_bench_mcqa_medqa_en", "meds_bench_mcqa_pubmedqa"}
+
+
+def test_tasks_of_a_config_file_run_on_its_data_dir(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        f"model: dummy\nlimit: 2\ntasks: [task57]\nmetadata: {{meds_bench_data_dir: {sample_data_path()}}}\n"
+    )
+    results = _lm_eval(["--config", str(config)], tmp_path / "out", tmp_path / "not-this-one", cli="meds-bench")
+    assert set(results["results"]) == {"meds_bench_mcqa_medqa_en"}
+    assert results["configs"]["meds_bench_mcqa_medqa_en"]["metadata"]["meds_bench_data"]["source"] == "sample"
+
+
 def test_skip_missing_runs_what_is_present_and_records_the_rest(tmp_path):
     data = write_dir(tmp_path / "split", layout_files("split"))
     results = _lm_eval(

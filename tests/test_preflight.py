@@ -6,7 +6,7 @@ import pytest
 from hub_layouts import layout_files, write_dir
 
 from meds_bench.catalog import get_task
-from meds_bench.cli import main, preflight_argv
+from meds_bench.cli import eval_namespace, main
 from meds_bench.preflight import PreflightError, rewrite_task_entries, selected_tasks
 
 # In the order the overall group selects them (category groups, then the CT and MRI pools).
@@ -99,7 +99,7 @@ def test_malformed_file_is_named_and_not_skipped(capsys, open_split_dir):
 
 def test_skip_missing_keeps_whole_groups_and_records_what_it_skipped(open_split_dir, monkeypatch, capsys):
     monkeypatch.setenv("MEDS_BENCH_DATA_DIR", str(open_split_dir))
-    argv = preflight_argv(["run", "--tasks", "meds_bench,hellaswag", "--model", "dummy"], skip_missing=True)
+    ns = eval_namespace(["--tasks", "meds_bench,hellaswag", "--model", "dummy"], skip_missing=True)
     categories = [
         "mcqa",
         "rationale",
@@ -111,16 +111,12 @@ def test_skip_missing_keeps_whole_groups_and_records_what_it_skipped(open_split_
         "classification",
         "factver",
     ]
-    assert argv[:3] == [
-        "run",
-        "--tasks",
-        ",".join(
-            [f"meds_bench-{c}" for c in categories]
-            + ["meds_bench_summarization_rct_text", "meds_bench_summarization_meqsum", "hellaswag"]
-        ),
+    assert ns.tasks == [f"meds_bench-{c}" for c in categories] + [
+        "meds_bench_summarization_rct_text",
+        "meds_bench_summarization_meqsum",
+        "hellaswag",
     ]
-    assert argv[-2] == "--metadata"
-    assert json.loads(argv[-1]) == {"meds_bench_skipped": [t.name for t in CREDENTIALED]}
+    assert ns.metadata == {"meds_bench_skipped": [t.name for t in CREDENTIALED]}
     assert capsys.readouterr().err.startswith("meds-bench: skipping 19 task(s) without data: ")
 
 
@@ -135,11 +131,9 @@ def test_more_shots_than_a_task_has_is_refused(capsys, sample_dir):
 
 def test_tasks_given_with_equals_sign_are_rewritten(sample_dir, monkeypatch):
     monkeypatch.setenv("MEDS_BENCH_DATA_DIR", str(sample_dir))
-    assert preflight_argv(["run", "--tasks=task52", "--num_fewshot=9"], skip_missing=False)[1] == (
-        "--tasks=meds_bench_rationale_en"
-    )
+    assert eval_namespace(["run", "--tasks=task52", "--num_fewshot=9"]).tasks == ["meds_bench_rationale_en"]
     with pytest.raises(PreflightError, match="--num_fewshot 10 is more than"):
-        preflight_argv(["run", "--tasks=task52", "--num_fewshot=10"], skip_missing=False)
+        eval_namespace(["run", "--tasks=task52", "--num_fewshot=10"])
 
 
 def test_data_dir_given_through_lm_eval_metadata_is_the_one_checked(tmp_path, capsys, monkeypatch):

@@ -66,6 +66,43 @@ def test_invalid_numbers_are_all_reported_before_any_model_loads(tmp_path):
     assert zero_lr == f"medsins_sft: invalid config ({SAMPLE_YAML}): learning_rate must be > 0, got 0.0"
 
 
+@pytest.mark.parametrize(
+    ("model", "problem"),
+    [
+        (
+            "{tmp}/no-such-dir",
+            "model_name_or_path: no directory {tmp}/no-such-dir (a local model is a directory "
+            "written by save_pretrained)",
+        ),
+        (
+            "{tmp_name}/missing",
+            "model_name_or_path: no directory {tmp_name}/missing (a local model is a directory "
+            "written by save_pretrained)",
+        ),
+        (
+            "org/bad//id",
+            "model_name_or_path 'org/bad//id' is neither a local directory nor a valid hub id ('name' "
+            "or 'org/name': letters, digits, '-', '_', '.')",
+        ),
+    ],
+)
+def test_model_that_is_no_directory_nor_hub_id_is_one_line_before_any_data_loads(tmp_path, monkeypatch, model, problem):
+    monkeypatch.chdir(tmp_path.parent)  # `{tmp_name}/missing` is below an existing directory
+    fill = {"tmp": str(tmp_path), "tmp_name": tmp_path.name}
+    out = tmp_path / "out"
+    argv = ["--config", str(SAMPLE_YAML), "--model_name_or_path", model.format(**fill), "--output_dir", str(out)]
+    message = _exit_message([*argv, "--data_dir", str(tmp_path / "no-such-data")])
+    assert message == f"medsins_sft: invalid config ({SAMPLE_YAML}): {problem.format(**fill)}"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("model", ["HuggingFaceTB/SmolLM2-135M", "gpt2", "{tmp}"])
+def test_hub_id_and_existing_directory_pass_the_model_check(tmp_path, model):
+    model = model.format(tmp=tmp_path)
+    argv = ["--config", str(SAMPLE_YAML), "--model_name_or_path", model, "--output_dir", str(tmp_path / "out")]
+    assert parse_config(argv).model_name_or_path == model
+
+
 def test_bad_value_type_is_one_line_without_usage(tmp_path):
     message = _exit_message(["--config", str(SAMPLE_YAML), "--learning_rate", "fast", "--output_dir", str(tmp_path)])
     assert message == (

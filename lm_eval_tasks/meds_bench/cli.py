@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from meds_bench import hub, preflight, sample_data_path, tasks_path
 from meds_bench.catalog import CATEGORIES, TASKS
@@ -93,100 +92,108 @@ def _cmd_validate_data(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def eval_argv(passthrough: Sequence[str], data_dir: str | None = None) -> list[str]:
-    """lm_eval arguments with our include path added (after any the user gave)."""
-    argv = list(passthrough)
-    if argv and argv[0] == "run":
-        argv = argv[1:]
-    if "--include_path" in argv:
-        raise SystemExit("meds-bench eval adds --include_path itself; use lm_eval directly for other task folders")
-    argv = ["run", "--include_path", str(tasks_path()), *argv]
-    if data_dir:
-        os.environ[DATA_DIR_ENV] = str(Path(data_dir).expanduser().resolve())
-    return argv
+def _lm_eval_settings(namespace: argparse.Namespace) -> dict[str, Any]:
+    """What lm-eval will run with: its ``--config`` YAML overlaid by the command line (lm-eval's precedence)."""
+    from lm_eval.config.evaluate_config import EvaluatorConfig
+    from lm_eval.utils import simple_parse_args_string
+
+    settings: dict[str, Any] = {}
+    if namespace.config:
+        try:
+            settings = EvaluatorConfig.load_yaml_config(namespace.config)
+        except (OSError, TypeError, ValueError) as err:
+            raise preflight.PreflightError(f"--config: {err}") from None
+    settings.update({k: v for k, v in vars(namespace).items() if v or v == 0})
+    for key in ("metadata", "model_args"):
+        if isinstance(settings.get(key), str):
+            settings[key] = simple_parse_args_string(settings[key])
+    return settings
 
 
-def _option(argv: list[str], *names: str) -> tuple[int, str] | None:
-    """Index and value of the last ``--name VALUE`` / ``--name=VALUE`` in argv."""
-    found = None
-    for i, arg in enumerate(argv):
-        for name in names:
-            if arg == name and i + 1 < len(argv):
-                found = (i + 1, argv[i + 1])
-            elif arg.startswith(name + "="):
-                found = (i, arg)
-    return found
+def _task_entries(tasks: str | list[str] | None) -> list[str]:
+    """A ``--tasks`` value (``a,b``, ``a b`` or a YAML list) as one list of entries."""
+    if tasks is None:
+        raise preflight.PreflightError("no tasks: give --tasks (or `tasks:` in the --config file)")
+    items = tasks.split(",") if isinstance(tasks, str) else [p for item in tasks for p in str(item).split(",")]
+    return [item.strip() for item in items if item.strip()]
 
 
-def _metadata_data_dir(argv: list[str]) -> str | None:
-    """``meds_bench_data_dir`` of a JSON ``--metadata`` argument, which the task build reads first."""
-    where = _option(argv, "--metadata")
-    if where is None:
-        return None
-    try:
-        metadata = json.loads(where[1].removeprefix("--metadata="))
-    except json.JSONDecodeError:
-        return None
-    return metadata.get(DATA_DIR_METADATA_KEY) if isinstance(metadata, dict) else None
+def eval_namespace(
+    passthrough: Sequence[str], data_dir: str | None = None, skip_missing: bool = False
+) -> argparse.Namespace:
+    """lm-eval's own ``run`` namespace for ``passthrough``, edited for MedS-Bench and checked before any model loads.
 
-
-def preflight_argv(argv: list[str], skip_missing: bool) -> list[str]:
-    """Check the MedS-Bench part of an lm_eval argv before any model loads; return the argv to run.
+    The edits: our task folder as ``include_path``; MedS ids rewritten to task names; ``data_dir`` (and,
+    with ``skip_missing``, the skipped tasks) in the task metadata. Every selected MedS-Bench task's file
+    is located and parsed, and ``--num_fewshot`` checked against the smallest task.
 
     Raises:
         preflight.PreflightError: the lines to print, when the run cannot start.
+        SystemExit: lm-eval's parser refused the arguments (it printed why).
     """
-    where = _option(argv, "--tasks", "-t")
-    if where is None:
-        return argv
-    index, value = where
-    prefix, _, tasks = value.rpartition("=") if value.startswith("-") else ("", "", value)
-    entries = preflight.rewrite_task_entries(e.strip() for e in tasks.split(",") if e.strip())
+    from lm_eval._cli import HarnessCLI
+
+    argv = list(passthrough)
+    if argv and argv[0] == "run":
+        argv = argv[1:]
+    saved, sys.argv = sys.argv, ["lm-eval", "run", *argv]
+    try:
+        namespace = HarnessCLI().parse_args()
+    finally:
+        sys.argv = saved
+    settings = _lm_eval_settings(namespace)
+    if settings.get("include_path"):
+        raise preflight.PreflightError(
+            "meds-bench eval adds --include_path itself; use lm_eval directly for other task folders"
+        )
+    entries = preflight.rewrite_task_entries(_task_entries(settings.get("tasks")))
+    metadata = dict(settings.get("metadata") or {})
+    if data_dir:
+        metadata[DATA_DIR_METADATA_KEY] = str(Path(data_dir).expanduser().resolve())
     selected = preflight.selected_tasks(entries)
     if selected:
-        check = preflight.check_data(selected, resolve_source(_metadata_data_dir(argv)))
+        check = preflight.check_data(selected, resolve_source(metadata.get(DATA_DIR_METADATA_KEY)))
         if check.malformed or (check.missing and not skip_missing):
             raise preflight.PreflightError("\n".join([*check.problem_lines(), check.closing_line()]))
         if check.missing:
-            missing = {info.name for info, _ in check.missing}
-            entries = preflight.prune(entries, missing)
-            if not [e for e in entries if e]:
+            entries = preflight.prune(entries, {info.name for info, _ in check.missing})
+            if not entries:
                 raise preflight.PreflightError("--skip-missing left no task to run: " + check.closing_line())
             skipped = [info.name for info, _ in check.missing]
             print(f"meds-bench: skipping {len(skipped)} task(s) without data: {', '.join(skipped)}", file=sys.stderr)
-            argv = [*argv, "--metadata", json.dumps({"meds_bench_skipped": skipped})]
-        shots = _option(argv, "--num_fewshot", "-f")
-        if shots is not None:
-            raw = shots[1].split("=", 1)[-1]
-            if raw.isdigit():
-                preflight.check_fewshot(int(raw), check.n_instances)
-    argv = list(argv)
-    argv[index] = (prefix + "=" if prefix else "") + ",".join(entries)
-    return argv
+            metadata["meds_bench_skipped"] = skipped
+        if isinstance(settings.get("num_fewshot"), int):
+            preflight.check_fewshot(settings["num_fewshot"], check.n_instances)
+    namespace.include_path = str(tasks_path())
+    namespace.tasks = entries
+    namespace.metadata = metadata or None
+    return namespace
 
 
 def _cmd_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
-    from lm_eval.__main__ import cli_evaluate
-
-    argv = eval_argv(passthrough, args.data_dir)
     try:
-        argv = preflight_argv(argv, args.skip_missing)
+        namespace = eval_namespace(passthrough, args.data_dir, args.skip_missing)
     except preflight.PreflightError as err:
         for line in str(err).splitlines():
             print(f"meds-bench: {line}", file=sys.stderr)
         return 2
     adapters = _register_models()
     if adapters is not None:
+        from meds_bench_adapters.guard import check_no_secrets
+
         try:
-            adapters.check_model_args_argv(argv)
+            check_no_secrets(_lm_eval_settings(namespace).get("model_args") or {})
         except adapters.SecretInArgsError as err:
             print(f"meds-bench: {err}", file=sys.stderr)
             return 2
-    sys.argv = ["lm_eval", *argv]
+    from lm_eval._cli import HarnessCLI
+    from lm_eval.utils import setup_logging
+
+    setup_logging()
     if adapters is not None:
         adapters.PROCESS_TALLY.reset()
     try:
-        cli_evaluate()
+        HarnessCLI().execute(namespace)
     except Exception as err:
         if adapters is None or not isinstance(err, adapters.USER_ERRORS):
             raise
@@ -247,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run lm_eval with the MedS-Bench tasks included; other flags go to lm_eval",
         description="Every flag not listed here is passed to lm_eval unchanged.",
     )
-    p_eval.add_argument("--data-dir", help=f"data directory for this run (sets ${DATA_DIR_ENV})")
+    p_eval.add_argument(
+        "--data-dir", help=f"data directory for this run (goes to the tasks as metadata {DATA_DIR_METADATA_KEY})"
+    )
     p_eval.add_argument(
         "--skip-missing",
         action="store_true",

@@ -188,20 +188,48 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-# Tasks parsed by a pre-flight check, handed over to the task build of the same run (read once).
-_PRELOADED: dict[tuple[str, str], LoadedTask] = {}
+class PreloadedTasks:
+    """Task files parsed ahead of their task build (by the pre-flight), each handed over once.
+
+    Keyed by task name and data location, so a file is only reused for the source it came from.
+    The process has one, :data:`PRELOADED`; :meth:`clear` drops what a run that never started left.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: dict[tuple[str, str], LoadedTask] = {}
+
+    def put(self, loaded: LoadedTask, source: DataSource) -> None:
+        """Keep ``loaded`` (read from ``source``) for the next :meth:`take` of its task."""
+        self._tasks[(loaded.info.name, source.location)] = loaded
+
+    def take(self, info: TaskInfo, source: DataSource) -> LoadedTask | None:
+        """The kept task read from ``source``, removed from the store; None when there is none."""
+        return self._tasks.pop((info.name, source.location), None)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def clear(self) -> None:
+        """Drop every kept task."""
+        self._tasks.clear()
+
+
+PRELOADED = PreloadedTasks()
 
 
 def load_task(info: TaskInfo, data_dir: str | os.PathLike[str] | None = None) -> LoadedTask:
-    """Locate, parse and validate one task's file; record where it came from and its hash."""
+    """Locate, parse and validate one task's file; record where it came from and its hash.
+
+    A task the pre-flight already parsed from the same source is taken from :data:`PRELOADED`.
+    """
     source = resolve_source(data_dir)
-    return _PRELOADED.pop((info.name, source.location), None) or _load(info, source)
+    return PRELOADED.take(info, source) or _load(info, source)
 
 
 def preload(info: TaskInfo, source: DataSource) -> int:
-    """Load a task now and keep it for this process's next :func:`load_task`; returns its size."""
+    """Load a task now and keep it in :data:`PRELOADED` for this process's next :func:`load_task`; returns its size."""
     loaded = _load(info, source)
-    _PRELOADED[(info.name, source.location)] = loaded
+    PRELOADED.put(loaded, source)
     return len(loaded.docs)
 
 
