@@ -1,8 +1,9 @@
 """``meds-bench score``: rescore saved model outputs without rerunning a model.
 
-Inputs: lm-eval ``samples_<task>_*.jsonl`` files (``doc`` + ``filtered_resps``), or JSONL/CSV with
+Inputs: lm-eval ``samples_<task>_*.jsonl`` files (``doc`` + ``filtered_resps``), JSONL/CSV with
 columns ``prediction``, ``reference`` and ``task`` (task name or MedS id; not needed with
-``--task``). Every document is scored by :func:`meds_bench.metrics.scorers.score_doc` and every
+``--task``), or the MedS-Ins release's result CSV ``task_id,input,GT,output`` (the leaderboard's
+submission format). Every document is scored by :func:`meds_bench.metrics.scorers.score_doc` and every
 task aggregated with the functions the task YAMLs name, so the numbers equal the harness's.
 Group figures are computed from the group YAMLs exactly as lm-eval computes them.
 """
@@ -44,11 +45,11 @@ class Record:
     prediction: Any
 
 
-def _resolve(name: Any, where: str) -> TaskInfo:
+def _resolve(name: Any, where: str, field: str = "task") -> TaskInfo:
     try:
         return get_task(str(name))
     except KeyError as err:
-        raise ScoreInputError(f"{where}: field 'task': {err.args[0]}") from None
+        raise ScoreInputError(f"{where}: field '{field}': {err.args[0]}") from None
 
 
 def _task_from_samples_name(path: Path) -> str | None:
@@ -110,9 +111,15 @@ def read_predictions(path: Path, task: str | None = None) -> list[Record]:
     return records
 
 
+# The MedS-Ins release's (and leaderboard's) columns -> ours.
+RELEASE_COLUMNS = {"task_id": "task", "GT": "reference", "output": "prediction", "input": "input"}
+
+
 def _read_csv(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[Record]:
     reader = csv.DictReader(fh)
     header = reader.fieldnames or []
+    if {"task_id", "GT", "output"} <= set(header) and "prediction" not in header:
+        return _read_release_csv(reader, path, forced)
     needed = ["prediction", "reference"] + ([] if forced else ["task"])
     lacking = [name for name in needed if name not in header]
     if header and lacking:
@@ -125,6 +132,20 @@ def _read_csv(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[Re
         if None in row:
             raise ScoreInputError(f"{path}:{k}: row has more cells than the header")
         records.append(_plain_record(dict(row), f"{path}:{k}", forced))
+    return records
+
+
+def _read_release_csv(reader: csv.DictReader, path: Path, forced: TaskInfo | None) -> list[Record]:
+    records = []
+    for k, row in enumerate(reader, start=2):
+        if None in row:
+            raise ScoreInputError(f"{path}: record {k - 1}: row has more cells than the header")
+        where = f"{path}: record {k - 1}"  # records, not lines: cells may span lines
+        if not row["GT"]:
+            raise ScoreInputError(f"{where}: field 'GT' is empty")
+        info = forced or _resolve(row["task_id"], where, "task_id")
+        ours = {RELEASE_COLUMNS[name]: value for name, value in row.items() if name in RELEASE_COLUMNS}
+        records.append(_plain_record(ours, where, info))
     return records
 
 
@@ -260,7 +281,10 @@ def add_score_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``score`` on the ``meds-bench`` command line."""
     p = subparsers.add_parser("score", help="rescore saved predictions (lm-eval samples files, JSONL or CSV)")
     p.add_argument(
-        "files", nargs="+", metavar="PRED_FILE", help="samples_*.jsonl, or JSONL/CSV with prediction,reference,task"
+        "files",
+        nargs="+",
+        metavar="PRED_FILE",
+        help="samples_*.jsonl, JSONL/CSV with prediction,reference,task, or release CSV task_id,input,GT,output",
     )
     p.add_argument("--task", help="task name or MedS id for every row (overrides any task column)")
     p.add_argument("--output", help="write the results JSON here")
