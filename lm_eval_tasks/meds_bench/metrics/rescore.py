@@ -199,14 +199,14 @@ def _aggregation(name: str) -> Callable[[Sequence[Any]], float]:
 
 def aggregate_task(info: TaskInfo, per_doc: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """lm-eval-style result entry of one task: ``"<metric>,none"`` values, stderr and sample_len."""
-    from lm_eval.api.metrics import stderr_for_metric
+    from meds_bench.metrics.uncertainty import stderr_function
 
     out: dict[str, Any] = {"alias": info.meds_id}
     for metric, agg_name in metrics_of(info):
         values = [d[metric] for d in per_doc]
         agg = _aggregation(agg_name)
         out[f"{metric},{FILTER}"] = agg(values)
-        stderr = stderr_for_metric(agg, bootstrap_iters=100000)
+        stderr = stderr_function(agg)
         out[f"{metric}_stderr,{FILTER}"] = stderr(values) if stderr and len(values) > 1 else "N/A"
     out["sample_len"] = len(per_doc)
     return out
@@ -223,8 +223,9 @@ def load_groups(directory: Path = GROUPS_DIR) -> list[dict[str, Any]]:
 
 
 def aggregate_groups(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Group figures over the tasks present, computed as lm-eval's ``Group.aggregate`` does."""
-    from lm_eval.api.metrics import aggregate_subtask_metrics
+    """Group figures over the tasks present, computed as lm-eval's ``Group.aggregate`` does (standard
+    errors too: pooled for instance-weighted groups, that of the unweighted mean for categories)."""
+    from lm_eval.api.metrics import aggregate_subtask_metrics, pooled_sample_stderr, unweighted_mean_stderr
 
     out: dict[str, dict[str, Any]] = {}
     for group in load_groups():
@@ -238,7 +239,15 @@ def aggregate_groups(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
             if have:
                 values = [results[t][key] for t in have]
                 sizes = [results[t]["sample_len"] for t in have]
-                entry[key] = aggregate_subtask_metrics(values, sizes, agg.get("weight_by_size", True))
+                by_size = agg.get("weight_by_size", True)
+                entry[key] = aggregate_subtask_metrics(values, sizes, by_size)
+                stderrs = [results[t].get(f"{agg['metric']}_stderr,{FILTER}") for t in have]
+                numeric = all(isinstance(x, (int, float)) for x in stderrs)
+                entry[f"{agg['metric']}_stderr,{FILTER}"] = (
+                    float(pooled_sample_stderr(stderrs, sizes) if by_size else unweighted_mean_stderr(stderrs))
+                    if numeric
+                    else "N/A"
+                )
         entry["sample_len"] = sum(results[t]["sample_len"] for t in members)
         out[group["group"]] = entry
     return out
@@ -265,11 +274,17 @@ def _fmt(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, (int, float)) else str(value)
 
 
+def _with_stderr(entry: dict[str, Any], key: str) -> str:
+    metric, _, filt = key.partition(",")
+    stderr = entry.get(f"{metric}_stderr,{filt}")
+    return f"{metric}={_fmt(entry[key])}" + (f"±{stderr:.2f}" if isinstance(stderr, (int, float)) else "")
+
+
 def format_table(report: dict[str, Any]) -> str:
-    """Plain-text table: one row per task and group, one column per metric."""
+    """Plain-text table: one row per task and group, one column per metric (``value±stderr``)."""
     rows = [("task", "id", "n", "metrics")]
     for name, entry in report["results"].items():
-        metrics = "  ".join(f"{k.split(',')[0]}={_fmt(v)}" for k, v in entry.items() if "," in k and "_stderr" not in k)
+        metrics = "  ".join(_with_stderr(entry, k) for k in entry if "," in k and "_stderr" not in k)
         rows.append((name, entry.get("alias", ""), str(entry.get("sample_len", "")), metrics))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join(

@@ -1,0 +1,127 @@
+"""Standard errors of task scores.
+
+Mean metrics (``aggregation: mean``) use lm-eval's own ``mean_stderr``: the sample standard
+deviation (ddof=1) over sqrt(n). The corpus-level aggregations of NER (micro P/R/F1 over summed
+counts) and HoC (macro P/R/F1 over the ten hallmarks) have no closed form: their standard error is
+the standard deviation of the statistic over a seeded bootstrap over documents, vectorised as
+``multinomial weights (draws x n) @ per-document counts (n x k)``. :func:`stderr_function` is the
+one place that picks the estimator; :func:`install` makes lm-eval use it for our aggregations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+SEED = 20250601
+DRAWS = 1000  # bootstrap draws (fewer when lm-eval's --bootstrap_iters asks for fewer)
+_CHUNK = 250  # draws per matrix product, bounding memory to _CHUNK x n weights
+
+StderrFn = Callable[[Sequence[Any]], float]
+
+
+def bootstrap_stats(
+    counts: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], draws: int = DRAWS, seed: int = SEED
+) -> np.ndarray:
+    """``statistic`` of the summed per-document ``counts`` (n x k) in each of ``draws`` resamples of
+    the documents with replacement; ``statistic`` maps (draws x k) sums to (draws,) values."""
+    n = counts.shape[0]
+    rng = np.random.default_rng(seed)
+    out = []
+    for start in range(0, draws, _CHUNK):
+        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=min(_CHUNK, draws - start))
+        out.append(statistic(weights @ counts))
+    return np.concatenate(out)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.zeros_like(num, dtype=float), where=den > 0)
+
+
+def micro_prf(sums: np.ndarray) -> np.ndarray:
+    """Micro precision, recall, F1 (0-100; 0 where undefined) from (..., 3) summed ``[tp, fp, fn]``;
+    returns (..., 3)."""
+    tp, fp, fn = (sums[..., k].astype(float) for k in range(3))
+    return 100.0 * np.stack([_ratio(tp, tp + fp), _ratio(tp, tp + fn), _ratio(2 * tp, 2 * tp + fp + fn)], axis=-1)
+
+
+def macro_prf(sums: np.ndarray) -> np.ndarray:
+    """Macro precision, recall, F1 (0-100) over L labels from (..., 3L) summed per-label
+    ``[tp x L, fp x L, fn x L]``, zero_division=0 as sklearn; returns (..., 3)."""
+    tp, fp, fn = (s.astype(float) for s in np.split(sums, 3, axis=-1))
+    per_label = [_ratio(tp, tp + fp), _ratio(tp, tp + fn), _ratio(2 * tp, 2 * tp + fp + fn)]
+    return 100.0 * np.stack([p.mean(axis=-1) for p in per_label], axis=-1)
+
+
+def ner_counts_matrix(items: Sequence[Sequence[int]]) -> np.ndarray:
+    """Per-document ``[tp, fp, fn]`` as an (n, 3) array."""
+    return np.asarray(items, dtype=np.int64).reshape(-1, 3)
+
+
+def hoc_counts_matrix(items: Sequence[Sequence[Sequence[int]]]) -> np.ndarray:
+    """Per-document ``[predicted 0/1 x L, gold 0/1 x L]`` as (n, 3L) per-label tp, fp, fn."""
+    arr = np.asarray(items, dtype=bool)
+    pred, gold = arr[:, 0, :], arr[:, 1, :]
+    return np.concatenate([pred & gold, pred & ~gold, ~pred & gold], axis=1).astype(np.int64)
+
+
+def _bootstrap_stderr(
+    matrix: Callable[[Any], np.ndarray], stats: Callable[[np.ndarray], np.ndarray], k: int, draws: int
+):
+    def stderr(items: Sequence[Any]) -> float:
+        values = bootstrap_stats(matrix(items), lambda sums: stats(sums)[..., k], draws)
+        return float(np.std(values, ddof=1))
+
+    return stderr
+
+
+def _answered_stderr(items: Sequence[Any]) -> float:
+    from lm_eval.api.metrics import mean_stderr
+
+    return mean_stderr([100.0 if item else 0.0 for item in items])
+
+
+_HOOKS = "meds_bench.metrics.hooks"
+_STAT = {"precision": 0, "recall": 1, "f1": 2}
+
+
+def _ours(agg: Callable[..., Any], draws: int) -> StderrFn | None:
+    name = f"{getattr(agg, '__module__', '')}.{getattr(agg, '__qualname__', '')}"
+    if name == f"{_HOOKS}.answered":
+        return _answered_stderr
+    for prefix, matrix, stats in (("micro_", ner_counts_matrix, micro_prf), ("macro_", hoc_counts_matrix, macro_prf)):
+        for stat, k in _STAT.items():
+            if name == f"{_HOOKS}.{prefix}{stat}":
+                return _bootstrap_stderr(matrix, stats, k, draws)
+    return None
+
+
+def stderr_function(
+    agg: Callable[..., Any], bootstrap_iters: int = 100000, fallback: Callable[..., Any] | None = None
+) -> StderrFn | None:
+    """Standard-error function of an aggregation: ours for the NER/HoC/``answered`` hooks, else
+    ``fallback`` (default lm-eval's ``stderr_for_metric``: ``mean`` -> ``mean_stderr``); None when
+    ``bootstrap_iters`` <= 0, as in lm-eval."""
+    if bootstrap_iters <= 0:
+        return None
+    if fallback is None:
+        from lm_eval.api.metrics import stderr_for_metric as fallback
+    return _ours(agg, min(bootstrap_iters, DRAWS)) or fallback(metric=agg, bootstrap_iters=bootstrap_iters)
+
+
+def install() -> None:
+    """Make lm-eval's per-task aggregation (``evaluator_utils``) use :func:`stderr_function`, so
+    results carry ``<metric>_stderr`` for our corpus-level aggregations too. Idempotent."""
+    import lm_eval.evaluator_utils as evaluator_utils
+
+    current = evaluator_utils.stderr_for_metric
+    if getattr(current, "meds_bench", False):
+        return
+
+    def stderr_for_metric(metric: Callable[..., Any], bootstrap_iters: int) -> StderrFn | None:
+        return stderr_function(metric, bootstrap_iters, current)
+
+    stderr_for_metric.meds_bench = True  # type: ignore[attr-defined]
+    evaluator_utils.stderr_for_metric = stderr_for_metric
