@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975): 95% normal-approximation intervals
 SEED = 20250601
 DRAWS = 1000  # bootstrap draws (fewer when lm-eval's --bootstrap_iters asks for fewer)
 _CHUNK = 250  # draws per matrix product, bounding memory to _CHUNK x n weights
