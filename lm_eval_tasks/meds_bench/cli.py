@@ -11,6 +11,7 @@ from pathlib import Path
 
 from meds_bench import hub, preflight, sample_data_path, tasks_path
 from meds_bench.catalog import CATEGORIES, TASKS
+from meds_bench.compare import add_compare_parser
 from meds_bench.data import (
     DATA_DIR_ENV,
     DATA_DIR_METADATA_KEY,
@@ -247,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_score_parser(sub)
     add_report_parser(sub)
     add_export_parser(sub)
+    add_compare_parser(sub)
     return parser
 
 

@@ -52,7 +52,8 @@ def _resolve(name: Any, where: str, field: str = "task") -> TaskInfo:
         raise ScoreInputError(f"{where}: field '{field}': {err.args[0]}") from None
 
 
-def _task_from_samples_name(path: Path) -> str | None:
+def task_from_samples_name(path: Path) -> str | None:
+    """Task name of an lm-eval ``samples_<task>_<date>.jsonl`` file name, else None."""
     stem = path.name
     if not stem.startswith("samples_"):
         return None
@@ -63,7 +64,8 @@ def _task_from_samples_name(path: Path) -> str | None:
     return None
 
 
-def _record(obj: Any, where: str, path: Path, forced: TaskInfo | None) -> Record:
+def sample_record(obj: Any, where: str, path: Path, forced: TaskInfo | None) -> Record:
+    """The record of one JSON line: an lm-eval samples line, or a plain prediction row."""
     if not isinstance(obj, dict):
         raise ScoreInputError(f"{where}: expected a JSON object")
     if "doc" in obj and ("filtered_resps" in obj or "resps" in obj):  # lm-eval samples line
@@ -72,7 +74,7 @@ def _record(obj: Any, where: str, path: Path, forced: TaskInfo | None) -> Record
         doc = obj["doc"]
         if not isinstance(doc, dict):
             raise ScoreInputError(f"{where}: field 'doc': expected an object")
-        name = forced.name if forced else doc.get("task") or _task_from_samples_name(path)
+        name = forced.name if forced else doc.get("task") or task_from_samples_name(path)
         if not name:
             raise ScoreInputError(f"{where}: field 'doc.task' missing (pass --task)")
         info = forced or _resolve(name, where)
@@ -158,7 +160,7 @@ def _read_jsonl(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[
             obj = json.loads(line)
         except json.JSONDecodeError as err:
             raise ScoreInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
-        records.append(_record(obj, f"{path}:{k}", path, forced))
+        records.append(sample_record(obj, f"{path}:{k}", path, forced))
     return records
 
 

@@ -68,16 +68,6 @@ def hoc_counts_matrix(items: Sequence[Sequence[Sequence[int]]]) -> np.ndarray:
     return np.concatenate([pred & gold, pred & ~gold, ~pred & gold], axis=1).astype(np.int64)
 
 
-def _bootstrap_stderr(
-    matrix: Callable[[Any], np.ndarray], stats: Callable[[np.ndarray], np.ndarray], k: int, draws: int
-):
-    def stderr(items: Sequence[Any]) -> float:
-        values = bootstrap_stats(matrix(items), lambda sums: stats(sums)[..., k], draws)
-        return float(np.std(values, ddof=1))
-
-    return stderr
-
-
 def _answered_stderr(items: Sequence[Any]) -> float:
     from lm_eval.api.metrics import mean_stderr
 
@@ -86,17 +76,34 @@ def _answered_stderr(items: Sequence[Any]) -> float:
 
 _HOOKS = "meds_bench.metrics.hooks"
 _STAT = {"precision": 0, "recall": 1, "f1": 2}
+CountsFn = Callable[[Any], np.ndarray]
+StatFn = Callable[[np.ndarray], np.ndarray]
+
+
+def corpus_statistic(aggregation: str) -> tuple[CountsFn, StatFn] | None:
+    """For a corpus-level aggregation (dotted name, as in the metric table): the function turning
+    per-document items into an (n, k) count matrix and the vectorised statistic of summed counts;
+    None for other aggregations."""
+    for prefix, matrix, stats in (("micro_", ner_counts_matrix, micro_prf), ("macro_", hoc_counts_matrix, macro_prf)):
+        for stat, k in _STAT.items():
+            if aggregation == f"{_HOOKS}.{prefix}{stat}":
+                return matrix, lambda sums, stats=stats, k=k: stats(sums)[..., k]
+    return None
 
 
 def _ours(agg: Callable[..., Any], draws: int) -> StderrFn | None:
     name = f"{getattr(agg, '__module__', '')}.{getattr(agg, '__qualname__', '')}"
     if name == f"{_HOOKS}.answered":
         return _answered_stderr
-    for prefix, matrix, stats in (("micro_", ner_counts_matrix, micro_prf), ("macro_", hoc_counts_matrix, macro_prf)):
-        for stat, k in _STAT.items():
-            if name == f"{_HOOKS}.{prefix}{stat}":
-                return _bootstrap_stderr(matrix, stats, k, draws)
-    return None
+    corpus = corpus_statistic(name)
+    if corpus is None:
+        return None
+    matrix, statistic = corpus
+
+    def stderr(items: Sequence[Any]) -> float:
+        return float(np.std(bootstrap_stats(matrix(items), statistic, draws), ddof=1))
+
+    return stderr
 
 
 def stderr_function(
