@@ -112,3 +112,20 @@ def test_a_folder_without_samples_is_one_line(tmp_path, capsys):
     write_run(tmp_path / "a", "m", {"meds_bench_mcqa_medqa_en": {"acc": 0.0}})
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "a")]) == 2
     assert "no samples_*.jsonl below this folder (run lm_eval with --log_samples)" in capsys.readouterr().err
+
+
+def test_report_baseline_marks_significant_differences(tmp_path):
+    from meds_bench.report import report
+
+    docs = [(f"Which {k}? A. x B. heparin C. y D. z", "The right answer is B: heparin", "B") for k in range(8)]
+    wrong = [(q, g, "D") for q, g, _ in docs]
+    task = "meds_bench_mcqa_medqa_en"
+    write_run(tmp_path / "runs", "good", {task: {"acc": 100.0}}, samples={task: docs}, n=8)
+    write_run(tmp_path / "base", "base", {task: {"acc": 0.0}}, samples={task: wrong}, n=8)
+    report([str(tmp_path / "runs"), str(tmp_path / "base")], tmp_path / "out", baseline=tmp_path / "base")
+    lines = (tmp_path / "out" / "leaderboard.md").read_text().splitlines()
+    good = "\n".join(line for line in lines if line.startswith("| good |"))
+    base = "\n".join(line for line in lines if line.startswith("| base |"))
+    # 8 discordant pairs, all for "good": McNemar p = 2 * 0.5**8 < 0.05
+    assert "| 100.00 ▲ |" in good and "▲" not in base and "▼" not in base
+    assert "significantly above/below the baseline" in (tmp_path / "out" / "leaderboard.md").read_text()

@@ -186,6 +186,22 @@ def compare_docs(a: RunDocs, b: RunDocs) -> dict[str, Any]:
     }
 
 
+UP, DOWN = " ▲", " ▼"
+
+
+def significance_marks(result: Mapping[str, Any]) -> dict[str, str]:
+    """Task and category-group names whose difference is significant (Holm-adjusted p < 0.05) ->
+    ``" ▲"`` (A above B) or ``" ▼"``, for the leaderboard's ``--baseline`` marks."""
+    marks = {}
+    for row in result["tasks"]:
+        if row["p_holm"] < ALPHA:
+            marks[row["task"]] = UP if row["diff"] > 0 else DOWN
+    for row in result["categories"]:
+        if row["p_holm"] < ALPHA:
+            marks[category_group(row["category"])] = UP if row["diff"] > 0 else DOWN
+    return marks
+
+
 def _line(label: str, row: Mapping[str, Any]) -> str:
     mark = "*" if row.get("p_holm", row["p_value"]) < ALPHA else " "
     holm_text = f"  p_holm={row['p_holm']:.3g}" if "p_holm" in row else ""

@@ -11,7 +11,7 @@ from meds_bench.report.explorer import DEFAULT_MAX_SAMPLES, explorer_data
 from meds_bench.report.page import write_page
 from meds_bench.report.reference import load_reference
 from meds_bench.report.render import provenance_table, runs_table, to_markdown, write_csv
-from meds_bench.report.runs import Run, load_runs
+from meds_bench.report.runs import ReportInputError, Run, load_runs
 from meds_bench.report.tables import RunScores, category_tables, display_label, summary_table
 
 
@@ -23,6 +23,20 @@ def _ranked(runs: Sequence[Run]) -> list[RunScores]:
     """Runs ordered by mean category score (highest first; runs without one last), then label."""
     scores = [RunScores(r) for r in runs]
     return sorted(scores, key=lambda s: (s.mean()[0] is None, -(s.mean()[0] or 0.0), s.run.label))
+
+
+def _mark_against(scores: Sequence[RunScores], baseline: Path) -> None:
+    """Set each run's significance marks against the baseline run (runs without samples get none)."""
+    from meds_bench.compare import CompareInputError, compare_docs, docs_of_samples, load_docs, significance_marks
+
+    try:
+        base = load_docs(baseline)
+        for s in scores:
+            files = [t.samples for t in s.run.tasks.values() if t.samples is not None]
+            if files:
+                s.marks = significance_marks(compare_docs(docs_of_samples(files), base))
+    except CompareInputError as err:
+        raise ReportInputError(f"--baseline {baseline}: {err}") from None
 
 
 def _intro(runs: Sequence[Run], included: Sequence[Run], citation: str) -> str:
@@ -42,11 +56,13 @@ def report(
     out_dir: str | Path,
     include_sample: bool = False,
     max_samples: int = DEFAULT_MAX_SAMPLES,
+    baseline: str | Path | None = None,
 ) -> Path:
     """Write leaderboard.md, leaderboard.csv, categories.png, tasks_heatmap.png and index.html into
     ``out_dir`` from lm-eval results files or folders (``LABEL=PATH`` names a run); return index.html.
 
-    Runs on the bundled sample data are left out unless ``include_sample``. Raises
+    Runs on the bundled sample data are left out unless ``include_sample``. With ``baseline`` (a run
+    that ``meds-bench compare`` reads), cells whose paired difference to it is significant are marked. Raises
     :class:`meds_bench.report.runs.ReportInputError` for unreadable inputs, before writing anything.
     """
     runs = load_runs(results_paths)
@@ -57,7 +73,14 @@ def report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     intro = _intro(runs, included, citation)
+    if baseline is not None:
+        _mark_against(scores, Path(baseline))
     summary = summary_table(scores)
+    if baseline is not None:
+        summary.note += (
+            f" ▲/▼: significantly above/below the baseline {baseline} (paired over the documents both scored, "
+            "Holm-adjusted p < 0.05; meds-bench compare)."
+        )
     cats = [category_tables(c, scores, figures) for c in CATEGORIES]
     flat = [summary, *(t for pair in cats for t in pair if t is not None)]
     runs_part = [runs_table(runs, included), *(provenance_table(r) for r in runs)]

@@ -149,6 +149,8 @@ class RunScores:
     """Every cell of one run, category scores and the mean over complete categories."""
 
     run: Run
+    # task or group name -> mark of a significant paired difference to the baseline (report --baseline)
+    marks: dict[str, str] = field(default_factory=dict)
     groups: dict[str, dict[str, float]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -166,7 +168,7 @@ class RunScores:
         values = tuple(source[m] for m in col.metrics)
         errors = {**source, **({f"{m}_stderr": v for m, v in task.stderr.items()} if task is not None else {})}
         half = _half_widths(errors, col.metrics)
-        return Cell(values, fmt(values, half), half)
+        return Cell(values, fmt(values, half) + self.marks.get(col.key, ""), half)
 
     def category_score(self, category: str) -> float | None:
         """The category's average (ROUGE-L part for free text), else the mean of its task scores;
@@ -222,7 +224,12 @@ def summary_table(scores: list[RunScores]) -> Table:
             [
                 display_label(s.run),
                 f"{mean:.2f} ({k}/{len(CATEGORIES)})" if mean is not None else MISSING,
-                *(fmt((v,), (h,) if h is not None else None) if v is not None else MISSING for v, h in cats),
+                *(
+                    fmt((v,), (h,) if h is not None else None) + s.marks.get(category_group(c), "")
+                    if v is not None
+                    else MISSING
+                    for c, (v, h) in zip(CATEGORIES, cats, strict=True)
+                ),
             ]
         )
     note = (
