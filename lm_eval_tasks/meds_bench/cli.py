@@ -26,6 +26,7 @@ from meds_bench.export import add_export_parser
 from meds_bench.metrics.rescore import add_score_parser
 from meds_bench.physionet import add_data_parser
 from meds_bench.report import add_report_parser
+from meds_bench.submission import add_export_submission_parser
 
 
 def _cmd_tasks_path(_: argparse.Namespace) -> int:
@@ -249,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(sub)
     add_export_parser(sub)
     add_compare_parser(sub)
+    add_export_submission_parser(sub)
     return parser
 
 

@@ -26,6 +26,7 @@ import yaml
 
 from meds_bench.catalog import TASKS, TaskInfo, get_task
 from meds_bench.metrics.table import metrics_of
+from meds_bench.prompts import query_of
 
 FILTER = "none"
 GROUPS_DIR = Path(__file__).resolve().parent.parent / "groups"
@@ -147,6 +148,7 @@ def _read_release_csv(reader: csv.DictReader, path: Path, forced: TaskInfo | Non
             raise ScoreInputError(f"{where}: field 'GT' is empty")
         info = forced or _resolve(row["task_id"], where, "task_id")
         ours = {RELEASE_COLUMNS[name]: value for name, value in row.items() if name in RELEASE_COLUMNS}
+        ours["input"] = query_of(ours.get("input") or "")  # a whole prompt sent (export-submission) -> its query
         records.append(_plain_record(ours, where, info))
     return records
 
