@@ -129,3 +129,31 @@ def test_report_baseline_marks_significant_differences(tmp_path):
     # 8 discordant pairs, all for "good": McNemar p = 2 * 0.5**8 < 0.05
     assert "| 100.00 ▲ |" in good and "▲" not in base and "▼" not in base
     assert "significantly above/below the baseline" in (tmp_path / "out" / "leaderboard.md").read_text()
+
+
+def test_demo_headline_line_carries_the_paired_ci_and_p_value(tmp_path):
+    import re
+
+    from meds_bench.compare import compare_docs, load_docs
+    from meds_bench.report import headline
+
+    gold = "Aspirin, heparin."
+    tuned = [(f"Case {k}: aspirin and heparin.", gold, "aspirin." if k % 3 else "aspirin, heparin.") for k in range(6)]
+    untrained = [(text, g, "There is no related enetity.") for text, g, _ in tuned]
+    scores = {name: {"f1": 0.0, "precision": 0.0, "recall": 0.0, "f1_paper": 0.0} for name in NER}
+    write_run(tmp_path / "u", "tiny", scores, samples=dict.fromkeys(NER, untrained), n=6)
+    write_run(
+        tmp_path / "f",
+        "tiny",
+        scores | {n: {**scores[n], "f1": 80.0} for n in NER},
+        samples=dict.fromkeys(NER, tuned),
+        n=6,
+    )
+    lines = headline([f"untrained={tmp_path / 'u'}", f"finetuned={tmp_path / 'f'}"]).splitlines()
+    line = lines[-1]
+    # the line .ci/run looks for, unchanged, with the paired CI and p-value after it
+    assert re.match(r"^  finetuned .* \+[0-9]+\.[0-9]+ vs untrained", line), line
+    mean = compare_docs(load_docs(tmp_path / "f"), load_docs(tmp_path / "u"))["mean"]
+    expected = f"(paired: 95% CI [{mean['ci_low']:+.2f}, {mean['ci_high']:+.2f}], p < 0.001, 24 docs)"
+    assert line.endswith("+80.00 vs untrained  " + expected), line
+    assert mean["ci_low"] > 0 and mean["p_value"] < 0.05

@@ -120,6 +120,11 @@ def combine(parts: Sequence[Paired]) -> Paired:
     return _normal(diff, se, sum(p.n for p in parts), "normal (unweighted task mean)")
 
 
+def format_p(p: float) -> str:
+    """``p = 0.031`` style text; ``p < 0.001`` below that."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values (scipy has no Holm and statsmodels is not a dependency)."""
     p = np.asarray(p_values, dtype=float)

@@ -97,9 +97,31 @@ def report(
     return write_page(out / "index.html", intro, summary, chart_files, cats, runs_part, explorer)
 
 
+def paired_text(run: Run, base: Run) -> str:
+    """``"  (paired: 95% CI [lo, hi], p = x, n docs)"`` for the difference of the mean category score
+    between two runs with ``--log_samples`` files (``meds-bench compare``'s mean row); "" without them."""
+    from meds_bench.compare import CompareInputError, compare_docs, docs_of_samples
+    from meds_bench.metrics.paired import format_p
+
+    files = [[t.samples for t in r.tasks.values() if t.samples is not None] for r in (run, base)]
+    if not all(files):
+        return ""
+    try:
+        mean = compare_docs(docs_of_samples(files[0]), docs_of_samples(files[1]))["mean"]
+    except CompareInputError as err:
+        return f"  (no paired CI: {err})"
+    if mean is None:
+        return ""
+    return (
+        f"  (paired: 95% CI [{mean['ci_low']:+.2f}, {mean['ci_high']:+.2f}], {format_p(mean['p_value'])},"
+        f" {mean['n']} docs)"
+    )
+
+
 def headline(results_paths: Iterable[str | Path], include_sample: bool = False) -> str:
     """A few lines to print after a run: each model's mean category score (and the difference to the
-    first run given), or why nothing is shown."""
+    first run given, with its paired CI and p-value where both runs logged samples), or why nothing
+    is shown."""
     runs = load_runs(results_paths)
     included = _included(runs, include_sample)
     if not included:
@@ -113,7 +135,7 @@ def headline(results_paths: Iterable[str | Path], include_sample: bool = False) 
             lines.append(f"  {display_label(run):<{width}}  no complete category")
             continue
         delta = (
-            f"  {mean - base:+.2f} vs {display_label(included[0])}"
+            f"  {mean - base:+.2f} vs {display_label(included[0])}{paired_text(run, included[0])}"
             if run is not included[0] and base is not None
             else ""
         )
