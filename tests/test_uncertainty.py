@@ -106,3 +106,9 @@ def test_score_prints_value_and_stderr(tmp_path, capsys):
 
     assert main(["score", str(_mcqa_csv(tmp_path / "p.csv", 20, 40))]) == 0
     assert "acc=50.00±8.01" in capsys.readouterr().out
+
+
+def test_bootstrap_iters_0_computes_no_stderr(tmp_path):
+    path = _mcqa_csv(tmp_path / "p.csv", 20, 40)
+    result = score_files([path], bootstrap_iters=0)["results"]["meds_bench_mcqa_medqa_en"]
+    assert result["acc,none"] == 50.0 and result["acc_stderr,none"] == "N/A"

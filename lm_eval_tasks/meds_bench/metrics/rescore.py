@@ -30,6 +30,7 @@ from meds_bench.prompts import query_of
 
 FILTER = "none"
 GROUPS_DIR = Path(__file__).resolve().parent.parent / "groups"
+BOOTSTRAP_ITERS = 100000  # lm_eval's default --bootstrap_iters
 _PARALLEL_MIN = 2000  # below this many documents, worker start-up costs more than it saves
 
 
@@ -201,8 +202,11 @@ def _aggregation(name: str) -> Callable[[Sequence[Any]], float]:
     return getattr(importlib.import_module(module), fn)
 
 
-def aggregate_task(info: TaskInfo, per_doc: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """lm-eval-style result entry of one task: ``"<metric>,none"`` values, stderr and sample_len."""
+def aggregate_task(
+    info: TaskInfo, per_doc: Sequence[dict[str, Any]], bootstrap_iters: int = BOOTSTRAP_ITERS
+) -> dict[str, Any]:
+    """lm-eval-style result entry of one task: ``"<metric>,none"`` values, stderr (``"N/A"`` when
+    ``bootstrap_iters`` is 0, as in lm-eval) and sample_len."""
     from meds_bench.metrics.uncertainty import stderr_function
 
     out: dict[str, Any] = {"alias": info.meds_id}
@@ -210,7 +214,7 @@ def aggregate_task(info: TaskInfo, per_doc: Sequence[dict[str, Any]]) -> dict[st
         values = [d[metric] for d in per_doc]
         agg = _aggregation(agg_name)
         out[f"{metric},{FILTER}"] = agg(values)
-        stderr = stderr_function(agg)
+        stderr = stderr_function(agg, bootstrap_iters)
         out[f"{metric}_stderr,{FILTER}"] = stderr(values) if stderr and len(values) > 1 else "N/A"
     out["sample_len"] = len(per_doc)
     return out
@@ -257,7 +261,9 @@ def aggregate_groups(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
     return out
 
 
-def score_files(paths: Iterable[Path], task: str | None = None, jobs: int = 1) -> dict[str, Any]:
+def score_files(
+    paths: Iterable[Path], task: str | None = None, jobs: int = 1, bootstrap_iters: int = BOOTSTRAP_ITERS
+) -> dict[str, Any]:
     """Results JSON (``results``, ``groups``, ``n-samples``) of prediction files."""
     records = [r for p in paths for r in read_predictions(Path(p), task)]
     per_doc = score_records(records, jobs)
@@ -265,7 +271,7 @@ def score_files(paths: Iterable[Path], task: str | None = None, jobs: int = 1) -
     for record, scores in zip(records, per_doc, strict=True):
         by_task.setdefault(record.task, []).append(scores)
     order = [t.name for t in TASKS if t.name in by_task]
-    results = {name: aggregate_task(get_task(name), by_task[name]) for name in order}
+    results = {name: aggregate_task(get_task(name), by_task[name], bootstrap_iters) for name in order}
     groups = aggregate_groups(results)
     return {
         "results": {**results, **groups},
@@ -308,13 +314,19 @@ def add_score_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--task", help="task name or MedS id for every row (overrides any task column)")
     p.add_argument("--output", help="write the results JSON here")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
+    p.add_argument(
+        "--bootstrap-iters",
+        type=int,
+        default=BOOTSTRAP_ITERS,
+        help=f"as lm_eval's --bootstrap_iters: 0 computes no standard errors (default: {BOOTSTRAP_ITERS})",
+    )
     p.set_defaults(func=run_score)
 
 
 def run_score(args: argparse.Namespace) -> int:
     """Entry point of ``meds-bench score``."""
     try:
-        report = score_files([Path(f) for f in args.files], args.task, args.jobs)
+        report = score_files([Path(f) for f in args.files], args.task, args.jobs, args.bootstrap_iters)
     except ScoreInputError as err:
         print(f"meds-bench score: {err}", file=sys.stderr)
         return 2

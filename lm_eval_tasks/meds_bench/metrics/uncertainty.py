@@ -10,7 +10,8 @@ one place that picks the estimator; :func:`install` makes lm-eval use it for our
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,22 +20,33 @@ Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975): 95% normal-approximation
 SEED = 20250601
 DRAWS = 1000  # bootstrap draws (fewer when lm-eval's --bootstrap_iters asks for fewer)
 _CHUNK = 250  # draws per matrix product, bounding memory to _CHUNK x n weights
+_CACHE_LIMIT = 4_000_000  # weights kept for reuse up to draws x n of this (32 MB)
 
 StderrFn = Callable[[Sequence[Any]], float]
+
+
+def _weight_chunks(n: int, draws: int, seed: int) -> Iterator[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    for start in range(0, draws, _CHUNK):
+        yield rng.multinomial(n, np.full(n, 1.0 / n), size=min(_CHUNK, draws - start)).astype(float)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_weights(n: int, draws: int, seed: int) -> tuple[np.ndarray, ...]:
+    return tuple(_weight_chunks(n, draws, seed))
 
 
 def bootstrap_stats(
     counts: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], draws: int = DRAWS, seed: int = SEED
 ) -> np.ndarray:
     """``statistic`` of the summed per-document ``counts`` (n x k) in each of ``draws`` resamples of
-    the documents with replacement; ``statistic`` maps (draws x k) sums to (draws,) values."""
+    the documents with replacement; ``statistic`` maps (draws x k) sums to (draws,) values. The
+    resampling weights of a (n, draws, seed) are drawn once and reused by every metric of a task."""
     n = counts.shape[0]
-    rng = np.random.default_rng(seed)
-    out = []
-    for start in range(0, draws, _CHUNK):
-        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=min(_CHUNK, draws - start))
-        out.append(statistic(weights @ counts))
-    return np.concatenate(out)
+    small = n * draws <= _CACHE_LIMIT
+    chunks = _cached_weights(n, draws, seed) if small else _weight_chunks(n, draws, seed)
+    values = counts.astype(float)
+    return np.concatenate([statistic(weights @ values) for weights in chunks])
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
