@@ -58,7 +58,7 @@ def test_mcnemar_detects_a_clear_difference():
 
 def test_permutation_p_for_continuous_scores_is_seeded():
     d = np.linspace(1.0, 20.0, 20)  # all positive: only the all-plus / all-minus flips reach it
-    assert sign_flip_p(d) == sign_flip_p(d) == pytest.approx(1 / 10001)
+    assert sign_flip_p(d) == sign_flip_p(d) == pytest.approx(1 / 2001)
     assert paired_mean([50.0, 60.0, 70.0], [50.0, 60.0, 70.0]).p_value == 1.0
     assert paired_mean([50.5, 60.0, 70.0], [50.0, 60.0, 70.0]).test == "sign-flip permutation"
 
@@ -157,3 +157,13 @@ def test_demo_headline_line_carries_the_paired_ci_and_p_value(tmp_path):
     expected = f"(paired: 95% CI [{mean['ci_low']:+.2f}, {mean['ci_high']:+.2f}], p < 0.001, 24 docs)"
     assert line.endswith("+80.00 vs untrained  " + expected), line
     assert mean["ci_low"] > 0 and mean["p_value"] < 0.05
+
+
+def test_corpus_permutation_p_finds_a_clear_difference_and_is_seeded():
+    rng = np.random.default_rng(3)
+    good = np.stack([rng.integers(2, 4, 100), np.zeros(100, int), np.zeros(100, int)], axis=1)  # all found
+    bad = np.stack([np.zeros(100, int), np.zeros(100, int), good[:, 0]], axis=1)  # all missed
+    f1 = lambda s: micro_prf(s)[..., 2]  # noqa: E731
+    result = paired_corpus(good, bad, f1)
+    assert result.diff == 100.0 and result.p_value == pytest.approx(1 / 2001)
+    assert paired_corpus(good, bad, f1) == result
