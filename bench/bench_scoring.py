@@ -1,12 +1,14 @@
 """Time ``meds-bench score`` on 80,000 synthetic predictions spread over all 53 tasks.
 
-    python bench/bench_scoring.py [--n 80000] [--runs 3] [--jobs 2] [--no-original]
+    python bench/bench_scoring.py [--n 80000] [--runs 3] [--jobs 2] [--no-original] [--stderr-cost]
 
 Predictions are perturbed references with lengths typical of each category (rationales of
 ~120 words or ~200 CJK characters, summaries of ~30 words, one-line labels elsewhere). Prints
 the median wall time of ``meds-bench score`` end to end (process start to JSON written) and,
 in alternating runs, of the original method on the same file (``original_scoring.py``: NLTK and
-the ``rouge`` package row by row, one process), and the ratio.
+the ``rouge`` package row by row, one process), and the ratio. ``--stderr-cost`` instead alternates
+``meds-bench score`` with standard errors (the default) and without (``--bootstrap-iters 0``) and
+prints both medians and their ratio.
 """
 
 from __future__ import annotations
@@ -188,13 +190,38 @@ def _timed(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def stderr_cost(n: int, runs: int, jobs: int) -> int:
+    """Alternate ``meds-bench score`` with and without standard errors; print runs, medians, ratio."""
+    with_se, without = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        preds = Path(tmp) / "predictions.csv"
+        write_predictions(preds, n)
+        cmd = [sys.executable, "-m", "meds_bench.cli", "score", str(preds), "--jobs", str(jobs)]
+        cmd += ["--output", str(Path(tmp) / "out.json")]
+        for _ in range(runs):
+            without.append(_timed([*cmd, "--bootstrap-iters", "0"]))
+            with_se.append(_timed(cmd))
+    ratio = statistics.median(with_se) / statistics.median(without)
+    runs_text = [
+        f"{', '.join(f'{t:.1f}' for t in ts)} s, median {statistics.median(ts):.1f} s" for ts in (without, with_se)
+    ]
+    print(
+        f"{n} predictions, 53 tasks, load average {os.getloadavg()[0]:.1f}: meds-bench score --jobs {jobs} "
+        f"without standard errors {runs_text[0]}; with {runs_text[1]}; with / without {ratio:.2f}x"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=80_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-original", action="store_true", help="skip the original method's runs")
+    parser.add_argument("--stderr-cost", action="store_true", help="time score with and without standard errors")
     args = parser.parse_args()
+    if args.stderr_cost:
+        return stderr_cost(args.n, args.runs, args.jobs)
     ours, original = [], []
     with tempfile.TemporaryDirectory() as tmp:
         preds = Path(tmp) / "predictions.csv"

@@ -249,3 +249,44 @@ def test_parallel_scoring_equals_serial(tmp_path):
         rows.append({"prediction": f"answer {k % 7}. B", "reference": f"gold {k % 5} answer.", "task": info.meds_id})
     records = read_predictions(_csv(tmp_path / "many.csv", rows))
     assert score_records(records, jobs=2) == score_records(records, jobs=1)
+
+
+def _release_csv(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
+    """A file as the MedS-Ins release writes it: BOM, ``task_id,input,GT,output``, all cells quoted."""
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_ALL)
+        writer.writerow(["task_id", "input", "GT", "output"])
+        writer.writerows(rows)
+    return path
+
+
+def test_release_csv_is_read_as_it_is(tmp_path):
+    question = "Which drug?\nA. aspirin\nB. heparin\nC. warfarin"
+    path = _release_csv(
+        tmp_path / "release.csv",
+        [
+            ("task57", question, "The right answer is B: heparin", "B"),
+            ("task57", question, "The right answer is B: heparin", "The answer is C.\nBecause, well"),
+            ("task52", "Explain.\nStep by step", "the cat sat", "the cat sat"),
+            ("task52", "Explain.", "the cat sat", "a dog, ran\naway"),
+        ],
+    )
+    assert path.read_bytes().startswith(b'\xef\xbb\xbf"task_id"')
+    results = score_files([path])["results"]
+    assert results["meds_bench_mcqa_medqa_en"]["acc,none"] == 50.0
+    assert results["meds_bench_mcqa_medqa_en"]["sample_len"] == 2
+    assert results["meds_bench_rationale_en"]["rougeL,none"] == pytest.approx(50.0)  # identical (100) and disjoint (0)
+    assert results["meds_bench_rationale_en"]["sample_len"] == 2
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (("task999", "q", "x", "y"), "record 1: field 'task_id'"),
+        (("task57", "q", "", "B"), "record 1: field 'GT' is empty"),
+    ],
+)
+def test_bad_release_csv_rows_name_record_and_column(tmp_path, row, message):
+    path = _release_csv(tmp_path / "r.csv", [row])
+    with pytest.raises(ScoreInputError, match=re.escape(message)):
+        read_predictions(path)

@@ -10,6 +10,7 @@ from typing import Any
 
 from meds_bench import hub, preflight, sample_data_path, tasks_path
 from meds_bench.catalog import CATEGORIES, TASKS
+from meds_bench.compare import add_compare_parser
 from meds_bench.data import (
     DATA_DIR_ENV,
     DATA_DIR_METADATA_KEY,
@@ -24,6 +25,7 @@ from meds_bench.export import add_export_parser
 from meds_bench.metrics.rescore import add_score_parser
 from meds_bench.physionet import add_data_parser
 from meds_bench.report import add_report_parser
+from meds_bench.submission import add_export_submission_parser
 
 
 def _cmd_tasks_path(_: argparse.Namespace) -> int:
@@ -268,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_score_parser(sub)
     add_report_parser(sub)
     add_export_parser(sub)
+    add_compare_parser(sub)
+    add_export_submission_parser(sub)
     return parser
 
 

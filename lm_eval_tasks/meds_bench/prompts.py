@@ -33,6 +33,16 @@ def format_query(query_input: str) -> str:
     return f"Input:\n{query_input}\nOutput:\n"
 
 
+def query_of(prompt: str) -> str:
+    """The query input of a prompt sent (plain or chat-templated): the text after the last
+    ``Input:`` line, up to the last ``Output:`` line; a text without ``Input:`` is returned as is."""
+    head, marker, tail = prompt.rpartition("Input:\n")
+    if not marker:
+        return prompt
+    body, out_marker, _ = tail.rpartition("\nOutput:")
+    return body if out_marker else tail
+
+
 @dataclass(frozen=True)
 class Prompt:
     """A rendered prompt: ``instruction`` (cases + definition) and ``query``."""

@@ -18,6 +18,7 @@ from meds_bench.metrics.closed_set import gold_string
 from meds_bench.metrics.hoc import macro_scores
 from meds_bench.metrics.ner import micro_scores
 from meds_bench.metrics.scorers import SCORERS
+from meds_bench.metrics.uncertainty import install as install_stderr
 
 
 def prediction_of(results: Any) -> Any:
@@ -84,3 +85,7 @@ def macro_recall(items: Sequence[Sequence[Sequence[int]]]) -> float:
 def macro_f1(items: Sequence[Sequence[Sequence[int]]]) -> float:
     """HoC macro F1 (0-100) from per-document label vectors."""
     return macro_scores(items)[2]
+
+
+# lm-eval then reports a bootstrap ``<metric>_stderr`` for the corpus-level aggregations above.
+install_stderr()

@@ -1,8 +1,9 @@
 """``meds-bench score``: rescore saved model outputs without rerunning a model.
 
-Inputs: lm-eval ``samples_<task>_*.jsonl`` files (``doc`` + ``filtered_resps``), or JSONL/CSV with
+Inputs: lm-eval ``samples_<task>_*.jsonl`` files (``doc`` + ``filtered_resps``), JSONL/CSV with
 columns ``prediction``, ``reference`` and ``task`` (task name or MedS id; not needed with
-``--task``). Every document is scored by :func:`meds_bench.metrics.scorers.score_doc` and every
+``--task``), or the MedS-Ins release's result CSV ``task_id,input,GT,output`` (the leaderboard's
+submission format). Every document is scored by :func:`meds_bench.metrics.scorers.score_doc` and every
 task aggregated with the functions the task YAMLs name, so the numbers equal the harness's.
 Group figures are computed from the group YAMLs exactly as lm-eval computes them.
 """
@@ -25,9 +26,11 @@ import yaml
 
 from meds_bench.catalog import TASKS, TaskInfo, get_task
 from meds_bench.metrics.table import metrics_of
+from meds_bench.prompts import query_of
 
 FILTER = "none"
 GROUPS_DIR = Path(__file__).resolve().parent.parent / "groups"
+BOOTSTRAP_ITERS = 100000  # lm_eval's default --bootstrap_iters
 _PARALLEL_MIN = 2000  # below this many documents, worker start-up costs more than it saves
 
 
@@ -44,14 +47,15 @@ class Record:
     prediction: Any
 
 
-def _resolve(name: Any, where: str) -> TaskInfo:
+def _resolve(name: Any, where: str, field: str = "task") -> TaskInfo:
     try:
         return get_task(str(name))
     except KeyError as err:
-        raise ScoreInputError(f"{where}: field 'task': {err.args[0]}") from None
+        raise ScoreInputError(f"{where}: field '{field}': {err.args[0]}") from None
 
 
-def _task_from_samples_name(path: Path) -> str | None:
+def task_from_samples_name(path: Path) -> str | None:
+    """Task name of an lm-eval ``samples_<task>_<date>.jsonl`` file name, else None."""
     stem = path.name
     if not stem.startswith("samples_"):
         return None
@@ -62,7 +66,8 @@ def _task_from_samples_name(path: Path) -> str | None:
     return None
 
 
-def _record(obj: Any, where: str, path: Path, forced: TaskInfo | None) -> Record:
+def sample_record(obj: Any, where: str, path: Path, forced: TaskInfo | None) -> Record:
+    """The record of one JSON line: an lm-eval samples line, or a plain prediction row."""
     if not isinstance(obj, dict):
         raise ScoreInputError(f"{where}: expected a JSON object")
     if "doc" in obj and ("filtered_resps" in obj or "resps" in obj):  # lm-eval samples line
@@ -71,7 +76,7 @@ def _record(obj: Any, where: str, path: Path, forced: TaskInfo | None) -> Record
         doc = obj["doc"]
         if not isinstance(doc, dict):
             raise ScoreInputError(f"{where}: field 'doc': expected an object")
-        name = forced.name if forced else doc.get("task") or _task_from_samples_name(path)
+        name = forced.name if forced else doc.get("task") or task_from_samples_name(path)
         if not name:
             raise ScoreInputError(f"{where}: field 'doc.task' missing (pass --task)")
         info = forced or _resolve(name, where)
@@ -110,9 +115,15 @@ def read_predictions(path: Path, task: str | None = None) -> list[Record]:
     return records
 
 
+# The MedS-Ins release's (and leaderboard's) columns -> ours.
+RELEASE_COLUMNS = {"task_id": "task", "GT": "reference", "output": "prediction", "input": "input"}
+
+
 def _read_csv(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[Record]:
     reader = csv.DictReader(fh)
     header = reader.fieldnames or []
+    if {"task_id", "GT", "output"} <= set(header) and "prediction" not in header:
+        return _read_release_csv(reader, path, forced)
     needed = ["prediction", "reference"] + ([] if forced else ["task"])
     lacking = [name for name in needed if name not in header]
     if header and lacking:
@@ -128,6 +139,21 @@ def _read_csv(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[Re
     return records
 
 
+def _read_release_csv(reader: csv.DictReader, path: Path, forced: TaskInfo | None) -> list[Record]:
+    records = []
+    for k, row in enumerate(reader, start=2):
+        if None in row:
+            raise ScoreInputError(f"{path}: record {k - 1}: row has more cells than the header")
+        where = f"{path}: record {k - 1}"  # records, not lines: cells may span lines
+        if not row["GT"]:
+            raise ScoreInputError(f"{where}: field 'GT' is empty")
+        info = forced or _resolve(row["task_id"], where, "task_id")
+        ours = {RELEASE_COLUMNS[name]: value for name, value in row.items() if name in RELEASE_COLUMNS}
+        ours["input"] = query_of(ours.get("input") or "")  # a whole prompt sent (export-submission) -> its query
+        records.append(_plain_record(ours, where, info))
+    return records
+
+
 def _read_jsonl(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[Record]:
     records = []
     for k, line in enumerate(fh, start=1):
@@ -137,7 +163,7 @@ def _read_jsonl(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[
             obj = json.loads(line)
         except json.JSONDecodeError as err:
             raise ScoreInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
-        records.append(_record(obj, f"{path}:{k}", path, forced))
+        records.append(sample_record(obj, f"{path}:{k}", path, forced))
     return records
 
 
@@ -176,16 +202,19 @@ def _aggregation(name: str) -> Callable[[Sequence[Any]], float]:
     return getattr(importlib.import_module(module), fn)
 
 
-def aggregate_task(info: TaskInfo, per_doc: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """lm-eval-style result entry of one task: ``"<metric>,none"`` values, stderr and sample_len."""
-    from lm_eval.api.metrics import stderr_for_metric
+def aggregate_task(
+    info: TaskInfo, per_doc: Sequence[dict[str, Any]], bootstrap_iters: int = BOOTSTRAP_ITERS
+) -> dict[str, Any]:
+    """lm-eval-style result entry of one task: ``"<metric>,none"`` values, stderr (``"N/A"`` when
+    ``bootstrap_iters`` is 0, as in lm-eval) and sample_len."""
+    from meds_bench.metrics.uncertainty import stderr_function
 
     out: dict[str, Any] = {"alias": info.meds_id}
     for metric, agg_name in metrics_of(info):
         values = [d[metric] for d in per_doc]
         agg = _aggregation(agg_name)
         out[f"{metric},{FILTER}"] = agg(values)
-        stderr = stderr_for_metric(agg, bootstrap_iters=100000)
+        stderr = stderr_function(agg, bootstrap_iters)
         out[f"{metric}_stderr,{FILTER}"] = stderr(values) if stderr and len(values) > 1 else "N/A"
     out["sample_len"] = len(per_doc)
     return out
@@ -202,8 +231,9 @@ def load_groups(directory: Path = GROUPS_DIR) -> list[dict[str, Any]]:
 
 
 def aggregate_groups(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Group figures over the tasks present, computed as lm-eval's ``Group.aggregate`` does."""
-    from lm_eval.api.metrics import aggregate_subtask_metrics
+    """Group figures over the tasks present, computed as lm-eval's ``Group.aggregate`` does (standard
+    errors too: pooled for instance-weighted groups, that of the unweighted mean for categories)."""
+    from lm_eval.api.metrics import aggregate_subtask_metrics, pooled_sample_stderr, unweighted_mean_stderr
 
     out: dict[str, dict[str, Any]] = {}
     for group in load_groups():
@@ -217,13 +247,23 @@ def aggregate_groups(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
             if have:
                 values = [results[t][key] for t in have]
                 sizes = [results[t]["sample_len"] for t in have]
-                entry[key] = aggregate_subtask_metrics(values, sizes, agg.get("weight_by_size", True))
+                by_size = agg.get("weight_by_size", True)
+                entry[key] = aggregate_subtask_metrics(values, sizes, by_size)
+                stderrs = [results[t].get(f"{agg['metric']}_stderr,{FILTER}") for t in have]
+                numeric = all(isinstance(x, (int, float)) for x in stderrs)
+                entry[f"{agg['metric']}_stderr,{FILTER}"] = (
+                    float(pooled_sample_stderr(stderrs, sizes) if by_size else unweighted_mean_stderr(stderrs))
+                    if numeric
+                    else "N/A"
+                )
         entry["sample_len"] = sum(results[t]["sample_len"] for t in members)
         out[group["group"]] = entry
     return out
 
 
-def score_files(paths: Iterable[Path], task: str | None = None, jobs: int = 1) -> dict[str, Any]:
+def score_files(
+    paths: Iterable[Path], task: str | None = None, jobs: int = 1, bootstrap_iters: int = BOOTSTRAP_ITERS
+) -> dict[str, Any]:
     """Results JSON (``results``, ``groups``, ``n-samples``) of prediction files."""
     records = [r for p in paths for r in read_predictions(Path(p), task)]
     per_doc = score_records(records, jobs)
@@ -231,7 +271,7 @@ def score_files(paths: Iterable[Path], task: str | None = None, jobs: int = 1) -
     for record, scores in zip(records, per_doc, strict=True):
         by_task.setdefault(record.task, []).append(scores)
     order = [t.name for t in TASKS if t.name in by_task]
-    results = {name: aggregate_task(get_task(name), by_task[name]) for name in order}
+    results = {name: aggregate_task(get_task(name), by_task[name], bootstrap_iters) for name in order}
     groups = aggregate_groups(results)
     return {
         "results": {**results, **groups},
@@ -244,11 +284,17 @@ def _fmt(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, (int, float)) else str(value)
 
 
+def _with_stderr(entry: dict[str, Any], key: str) -> str:
+    metric, _, filt = key.partition(",")
+    stderr = entry.get(f"{metric}_stderr,{filt}")
+    return f"{metric}={_fmt(entry[key])}" + (f"±{stderr:.2f}" if isinstance(stderr, (int, float)) else "")
+
+
 def format_table(report: dict[str, Any]) -> str:
-    """Plain-text table: one row per task and group, one column per metric."""
+    """Plain-text table: one row per task and group, one column per metric (``value±stderr``)."""
     rows = [("task", "id", "n", "metrics")]
     for name, entry in report["results"].items():
-        metrics = "  ".join(f"{k.split(',')[0]}={_fmt(v)}" for k, v in entry.items() if "," in k and "_stderr" not in k)
+        metrics = "  ".join(_with_stderr(entry, k) for k in entry if "," in k and "_stderr" not in k)
         rows.append((name, entry.get("alias", ""), str(entry.get("sample_len", "")), metrics))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join(
@@ -260,18 +306,27 @@ def add_score_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``score`` on the ``meds-bench`` command line."""
     p = subparsers.add_parser("score", help="rescore saved predictions (lm-eval samples files, JSONL or CSV)")
     p.add_argument(
-        "files", nargs="+", metavar="PRED_FILE", help="samples_*.jsonl, or JSONL/CSV with prediction,reference,task"
+        "files",
+        nargs="+",
+        metavar="PRED_FILE",
+        help="samples_*.jsonl, JSONL/CSV with prediction,reference,task, or release CSV task_id,input,GT,output",
     )
     p.add_argument("--task", help="task name or MedS id for every row (overrides any task column)")
     p.add_argument("--output", help="write the results JSON here")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
+    p.add_argument(
+        "--bootstrap-iters",
+        type=int,
+        default=BOOTSTRAP_ITERS,
+        help=f"as lm_eval's --bootstrap_iters: 0 computes no standard errors (default: {BOOTSTRAP_ITERS})",
+    )
     p.set_defaults(func=run_score)
 
 
 def run_score(args: argparse.Namespace) -> int:
     """Entry point of ``meds-bench score``."""
     try:
-        report = score_files([Path(f) for f in args.files], args.task, args.jobs)
+        report = score_files([Path(f) for f in args.files], args.task, args.jobs, args.bootstrap_iters)
     except ScoreInputError as err:
         print(f"meds-bench score: {err}", file=sys.stderr)
         return 2

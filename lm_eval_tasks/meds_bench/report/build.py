@@ -11,7 +11,7 @@ from meds_bench.report.explorer import DEFAULT_MAX_SAMPLES, explorer_data
 from meds_bench.report.page import write_page
 from meds_bench.report.reference import load_reference
 from meds_bench.report.render import provenance_table, runs_table, to_markdown, write_csv
-from meds_bench.report.runs import Run, load_runs
+from meds_bench.report.runs import ReportInputError, Run, load_runs
 from meds_bench.report.tables import RunScores, category_tables, display_label, summary_table
 
 
@@ -23,6 +23,20 @@ def _ranked(runs: Sequence[Run]) -> list[RunScores]:
     """Runs ordered by mean category score (highest first; runs without one last), then label."""
     scores = [RunScores(r) for r in runs]
     return sorted(scores, key=lambda s: (s.mean()[0] is None, -(s.mean()[0] or 0.0), s.run.label))
+
+
+def _mark_against(scores: Sequence[RunScores], baseline: Path) -> None:
+    """Set each run's significance marks against the baseline run (runs without samples get none)."""
+    from meds_bench.compare import CompareInputError, compare_docs, docs_of_samples, load_docs, significance_marks
+
+    try:
+        base = load_docs(baseline)
+        for s in scores:
+            files = [t.samples for t in s.run.tasks.values() if t.samples is not None]
+            if files:
+                s.marks = significance_marks(compare_docs(docs_of_samples(files), base))
+    except CompareInputError as err:
+        raise ReportInputError(f"--baseline {baseline}: {err}") from None
 
 
 def _intro(runs: Sequence[Run], included: Sequence[Run], citation: str) -> str:
@@ -42,11 +56,13 @@ def report(
     out_dir: str | Path,
     include_sample: bool = False,
     max_samples: int = DEFAULT_MAX_SAMPLES,
+    baseline: str | Path | None = None,
 ) -> Path:
     """Write leaderboard.md, leaderboard.csv, categories.png, tasks_heatmap.png and index.html into
     ``out_dir`` from lm-eval results files or folders (``LABEL=PATH`` names a run); return index.html.
 
-    Runs on the bundled sample data are left out unless ``include_sample``. Raises
+    Runs on the bundled sample data are left out unless ``include_sample``. With ``baseline`` (a run
+    that ``meds-bench compare`` reads), cells whose paired difference to it is significant are marked. Raises
     :class:`meds_bench.report.runs.ReportInputError` for unreadable inputs, before writing anything.
     """
     runs = load_runs(results_paths)
@@ -57,7 +73,14 @@ def report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     intro = _intro(runs, included, citation)
+    if baseline is not None:
+        _mark_against(scores, Path(baseline))
     summary = summary_table(scores)
+    if baseline is not None:
+        summary.note += (
+            f" ▲/▼: significantly above/below the baseline {baseline} (paired over the documents both scored, "
+            "Holm-adjusted p < 0.05; meds-bench compare)."
+        )
     cats = [category_tables(c, scores, figures) for c in CATEGORIES]
     flat = [summary, *(t for pair in cats for t in pair if t is not None)]
     runs_part = [runs_table(runs, included), *(provenance_table(r) for r in runs)]
@@ -74,9 +97,31 @@ def report(
     return write_page(out / "index.html", intro, summary, chart_files, cats, runs_part, explorer)
 
 
+def paired_text(run: Run, base: Run) -> str:
+    """``"  (paired: 95% CI [lo, hi], p = x, n docs)"`` for the difference of the mean category score
+    between two runs with ``--log_samples`` files (``meds-bench compare``'s mean row); "" without them."""
+    from meds_bench.compare import CompareInputError, compare_docs, docs_of_samples
+    from meds_bench.metrics.paired import format_p
+
+    files = [[t.samples for t in r.tasks.values() if t.samples is not None] for r in (run, base)]
+    if not all(files):
+        return ""
+    try:
+        mean = compare_docs(docs_of_samples(files[0]), docs_of_samples(files[1]))["mean"]
+    except CompareInputError as err:
+        return f"  (no paired CI: {err})"
+    if mean is None:
+        return ""
+    return (
+        f"  (paired: 95% CI [{mean['ci_low']:+.2f}, {mean['ci_high']:+.2f}], {format_p(mean['p_value'])},"
+        f" {mean['n']} docs)"
+    )
+
+
 def headline(results_paths: Iterable[str | Path], include_sample: bool = False) -> str:
     """A few lines to print after a run: each model's mean category score (and the difference to the
-    first run given), or why nothing is shown."""
+    first run given, with its paired CI and p-value where both runs logged samples), or why nothing
+    is shown."""
     runs = load_runs(results_paths)
     included = _included(runs, include_sample)
     if not included:
@@ -90,7 +135,7 @@ def headline(results_paths: Iterable[str | Path], include_sample: bool = False) 
             lines.append(f"  {display_label(run):<{width}}  no complete category")
             continue
         delta = (
-            f"  {mean - base:+.2f} vs {display_label(included[0])}"
+            f"  {mean - base:+.2f} vs {display_label(included[0])}{paired_text(run, included[0])}"
             if run is not included[0] and base is not None
             else ""
         )

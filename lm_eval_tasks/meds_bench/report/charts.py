@@ -1,7 +1,8 @@
 """PNG charts of the measured runs (matplotlib's Agg renderer, no display needed).
 
-- ``categories.png``: one bar per run in each category (the category score of the summary table);
-  a category a run did not evaluate completely gets no bar and an "n/a" mark, never a 0 bar.
+- ``categories.png``: one bar per run in each category (the category score of the summary table)
+  with its 95% CI as an error bar (none where the run lacks standard errors); a category a run did
+  not evaluate completely gets no bar and an "n/a" mark, never a 0 bar.
 - ``tasks_heatmap.png``: runs x 53 tasks, each task's chart metric; missing tasks are grey.
 Figures are built with :class:`matplotlib.figure.Figure`, not pyplot, so no global backend or state is touched.
 """
@@ -28,7 +29,7 @@ def heatmap_size(n_runs: int) -> tuple[int, int]:
 
 
 def category_chart(scores: Sequence[RunScores], path: Path) -> Path:
-    """Grouped bars: category score per run (0-100)."""
+    """Grouped bars: category score per run (0-100), 95% CI error bars."""
     width, height = CATEGORY_SIZE
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     ax = fig.add_axes((0.07, 0.2, 0.7, 0.72))
@@ -37,9 +38,14 @@ def category_chart(scores: Sequence[RunScores], path: Path) -> Path:
     bar = 0.8 / max(1, len(scores))
     for k, s in enumerate(scores):
         offset = x - 0.4 + bar * (k + 0.5)
-        values = [s.category_score(c) for c in cats]
-        shown = [(o, v) for o, v in zip(offset, values, strict=True) if v is not None]
-        ax.bar([o for o, _ in shown], [v for _, v in shown], bar, color=f"C{k % 10}")
+        cis = [s.category_ci(c) for c in cats]
+        values = [v for v, _ in cis]
+        shown = [(o, v, h or 0.0) for o, (v, h) in zip(offset, cis, strict=True) if v is not None]
+        ax.bar([o for o, _, _ in shown], [v for _, v, _ in shown], bar, color=f"C{k % 10}")
+        ax.errorbar(
+            [o for o, _, _ in shown], [v for _, v, _ in shown], yerr=[h for _, _, h in shown],
+            fmt="none", ecolor="0.2", elinewidth=1, capsize=2,
+        )  # fmt: skip
         for o, v in zip(offset, values, strict=True):
             if v is None:
                 ax.text(o, 1, "n/a", rotation=90, ha="center", va="bottom", fontsize=7, color="0.4")

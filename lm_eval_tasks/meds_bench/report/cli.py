@@ -1,4 +1,4 @@
-"""``meds-bench report RESULTS... [--out DIR] [--include-sample] [--max-samples N]``."""
+"""``meds-bench report RESULTS... [--out DIR] [--include-sample] [--max-samples N] [--baseline RUN]``."""
 
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_MAX_SAMPLES,
         help=f"logged samples per run and task embedded in the explorer (default: {DEFAULT_MAX_SAMPLES})",
     )
+    p.add_argument(
+        "--baseline",
+        metavar="RUN",
+        help="mark significant paired differences to this run (--log_samples folder or scored file)",
+    )
     p.set_defaults(func=run_report)
 
 
@@ -41,7 +46,7 @@ def run_report(args: argparse.Namespace) -> int:
         print("meds-bench report: --max-samples must be 0 or more", file=sys.stderr)
         return 2
     try:
-        page = report(args.results, args.out, args.include_sample, args.max_samples)
+        page = report(args.results, args.out, args.include_sample, args.max_samples, args.baseline)
         print(headline(args.results, args.include_sample))
     except ReportInputError as err:
         print(f"meds-bench report: {err}", file=sys.stderr)

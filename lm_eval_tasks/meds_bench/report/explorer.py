@@ -27,7 +27,8 @@ def _first_text(value: Any) -> Any:
     return value
 
 
-def _prompt(sample: dict[str, Any]) -> str:
+def sample_prompt(sample: dict[str, Any]) -> str:
+    """The prompt sent for an lm-eval samples line (first request's first argument)."""
     args = sample.get("arguments")
     if isinstance(args, dict) and args:  # lm-eval >= 0.4.5: {"gen_args_0": {"arg_0": prompt, "arg_1": kwargs}}
         first = next(iter(args.values()))
@@ -98,7 +99,7 @@ def explorer_data(runs: Sequence[Run], max_samples: int = DEFAULT_MAX_SAMPLES) -
             counts.append([r, name, len(samples), total])
             for s in samples:
                 doc = s.get("doc") if isinstance(s.get("doc"), dict) else {}
-                prompt = _prompt(s)
+                prompt = sample_prompt(s)
                 resp = _first_text(s.get("resps"))
                 records.append(
                     {

@@ -36,6 +36,7 @@ class TaskResult:
     provenance: dict[str, Any] | None
     usage: dict[str, Any] | None = None
     samples: Path | None = None
+    stderr: dict[str, float] = field(default_factory=dict)  # metric -> standard error, where lm-eval gave one
 
 
 @dataclass
@@ -104,10 +105,10 @@ def _model_label(raw: Mapping[str, Any], path: Path) -> str:
     return str(raw.get("model_name") or config.get("model") or path.parent.name)
 
 
-def _metric_values(entry: Mapping[str, Any], name: str) -> dict[str, float]:
+def _metric_values(entry: Mapping[str, Any], name: str, suffix: str = "") -> dict[str, float]:
     out: dict[str, float] = {}
     for metric, _ in metrics_of(_TASK_NAMES[name]):
-        keys = [f"{metric},none", *(k for k in entry if k.startswith(f"{metric},"))]
+        keys = [f"{metric}{suffix},none", *(k for k in entry if k.startswith(f"{metric}{suffix},"))]
         value = next((entry[k] for k in keys if k in entry), None)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             out[metric] = float(value)
@@ -156,6 +157,7 @@ def load_run(path: Path, label: str | None = None) -> Run:
             provenance=metadata.get("meds_bench_data"),
             usage=per_task_usage.get(info.name),
             samples=samples if samples is not None and samples.is_file() else None,
+            stderr=_metric_values(entry, info.name, "_stderr"),
         )
     date = raw.get("date")
     return Run(

@@ -8,12 +8,14 @@ missing task is shown as missing, never counted as 0.
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 
 from meds_bench.catalog import CATEGORIES, TaskInfo, category_group, get_task, pooled_groups, tasks_in
 from meds_bench.metrics.rescore import aggregate_groups, load_groups
 from meds_bench.metrics.table import scorer_of
+from meds_bench.metrics.uncertainty import Z95
 from meds_bench.report.reference import Figure
 from meds_bench.report.runs import Run
 
@@ -76,7 +78,11 @@ def columns(category: str) -> list[Column]:
 
 def _group_values(run: Run) -> dict[str, dict[str, float]]:
     results = {
-        name: {**{f"{m},none": v for m, v in t.metrics.items()}, "sample_len": t.n or 1}
+        name: {
+            **{f"{m},none": v for m, v in t.metrics.items()},
+            **{f"{m}_stderr,none": v for m, v in t.stderr.items()},
+            "sample_len": t.n or 1,
+        }
         for name, t in run.tasks.items()
     }
     return {
@@ -87,15 +93,25 @@ def _group_values(run: Run) -> dict[str, dict[str, float]]:
 
 @dataclass
 class Cell:
-    """A table cell: the values (None when not measured) and the text shown."""
+    """A table cell: the values (None when not measured), the text shown and the 95% CI half-widths
+    (None when a standard error is missing)."""
 
     values: tuple[float, ...] | None
     text: str
+    half_widths: tuple[float, ...] | None = None
 
 
-def fmt(values: tuple[float, ...]) -> str:
-    """``12.34`` or ``12.34/56.78``."""
-    return "/".join(f"{v:.2f}" for v in values)
+def fmt(values: tuple[float, ...], half_widths: tuple[float, ...] | None = None) -> str:
+    """``12.34`` or ``12.34/56.78``; with half-widths ``12.34 ± 1.50`` or ``12.34/56.78 ± 1.50/2.00``."""
+    text = "/".join(f"{v:.2f}" for v in values)
+    return text + (" ± " + "/".join(f"{h:.2f}" for h in half_widths) if half_widths else "")
+
+
+def _half_widths(source: dict[str, float], metrics: tuple[str, ...]) -> tuple[float, ...] | None:
+    errors = [source.get(f"{m}_stderr") for m in metrics]
+    if all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in errors):
+        return tuple(Z95 * float(e) for e in errors)  # type: ignore[arg-type]
+    return None
 
 
 @dataclass
@@ -103,6 +119,8 @@ class RunScores:
     """Every cell of one run, category scores and the mean over complete categories."""
 
     run: Run
+    # task or group name -> mark of a significant paired difference to the baseline (report --baseline)
+    marks: dict[str, str] = field(default_factory=dict)
     groups: dict[str, dict[str, float]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -118,22 +136,31 @@ class RunScores:
             )
             return Cell(None, missing)
         values = tuple(source[m] for m in col.metrics)
-        return Cell(values, fmt(values))
+        errors = {**source, **({f"{m}_stderr": v for m, v in task.stderr.items()} if task is not None else {})}
+        half = _half_widths(errors, col.metrics)
+        return Cell(values, fmt(values, half) + self.marks.get(col.key, ""), half)
 
     def category_score(self, category: str) -> float | None:
         """The category's average (ROUGE-L part for free text), else the mean of its task scores;
         None unless every task needed was evaluated."""
+        return self.category_ci(category)[0]
+
+    def category_ci(self, category: str) -> tuple[float | None, float | None]:
+        """Category score and the half-width of its 95% CI: the CI of the unweighted task mean,
+        1.96 * sqrt(sum of the tasks' squared standard errors) / k (None without every stderr)."""
         cols = columns(category)
         if cols[-1].label == "Avg.":
             cell = self.cell(cols[-1])
-            return cell.values[-1] if cell.values else None
-        scores = []
-        for info in tasks_in(category):
-            cell = self.cell(_task_column(info, (task_score_metric(info),)))
-            if cell.values is None:
-                return None
-            scores.append(cell.values[0])
-        return statistics.fmean(scores)
+            if not cell.values:
+                return None, None
+            return cell.values[-1], cell.half_widths[-1] if cell.half_widths else None
+        cells = [self.cell(_task_column(info, (task_score_metric(info),))) for info in tasks_in(category)]
+        if any(c.values is None for c in cells):
+            return None, None
+        score = statistics.fmean(c.values[0] for c in cells)  # type: ignore[index]
+        if any(c.half_widths is None for c in cells):
+            return score, None
+        return score, math.sqrt(sum(c.half_widths[0] ** 2 for c in cells)) / len(cells)  # type: ignore[index]
 
     def mean(self) -> tuple[float | None, int]:
         """Unweighted mean of the complete categories' scores, and how many categories it covers."""
@@ -162,18 +189,24 @@ def summary_table(scores: list[RunScores]) -> Table:
     rows = []
     for s in scores:
         mean, k = s.mean()
-        cats = [s.category_score(c) for c in CATEGORIES]
+        cats = [s.category_ci(c) for c in CATEGORIES]
         rows.append(
             [
                 display_label(s.run),
                 f"{mean:.2f} ({k}/{len(CATEGORIES)})" if mean is not None else MISSING,
-                *(f"{v:.2f}" if v is not None else MISSING for v in cats),
+                *(
+                    fmt((v,), (h,) if h is not None else None) + s.marks.get(category_group(c), "")
+                    if v is not None
+                    else MISSING
+                    for c, (v, h) in zip(CATEGORIES, cats, strict=True)
+                ),
             ]
         )
     note = (
         "Category score: the category average of the paper's metric (accuracy, F1, macro-F1; ROUGE-L for free "
         "text); categories mixing closed-set and free-text tasks average the task scores. Mean: unweighted mean of "
-        "the categories a run evaluated completely (our summary, not a paper metric)."
+        "the categories a run evaluated completely (our summary, not a paper metric). x ± h: 95% confidence interval "
+        "(normal approximation; a category's is that of its unweighted task mean)."
     )
     return Table("Summary", header, rows, note)
 

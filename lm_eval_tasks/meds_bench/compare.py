@@ -1,0 +1,246 @@
+"""``meds-bench compare RUN_A RUN_B [--json FILE]``: paired differences between two runs.
+
+A run is an lm-eval output folder written with ``--log_samples`` (its ``samples_<task>_*.jsonl``),
+one samples file, or a scored CSV/JSONL that ``meds-bench score`` reads (the release's
+``task_id,input,GT,output`` CSV included). Documents are matched per task by document id (lm-eval's
+``doc_id``; the row order within a task for CSV/JSONL) and must carry the same prompt (lm-eval's
+``prompt_hash``, the SHA-256 of the prompt sent; of the ``input`` column for CSV): different prompts
+(another seed, shot count or template) are refused. The statistics are in
+:mod:`meds_bench.metrics.paired`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from meds_bench.catalog import CATEGORIES, TASKS, category_group, get_task
+from meds_bench.metrics.paired import Paired, combine, holm, paired_corpus, paired_mean
+from meds_bench.metrics.rescore import (
+    ScoreInputError,
+    load_groups,
+    read_predictions,
+    sample_record,
+    task_from_samples_name,
+)
+from meds_bench.metrics.table import metrics_of
+from meds_bench.metrics.uncertainty import corpus_statistic
+
+ALPHA = 0.05
+
+
+class CompareInputError(ValueError):
+    """Runs that cannot be compared; the message names the file or document and what to do."""
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One scored document of a run: the prompt's hash (None when unknown) and its metric values."""
+
+    prompt_hash: str | None
+    values: Mapping[str, Any]
+
+
+RunDocs = dict[str, dict[str, Doc]]  # task -> doc id -> document
+
+
+def _hash(text: str) -> str:
+    from lm_eval.utils import hash_string
+
+    return hash_string(text)
+
+
+def _samples_docs(path: Path, task: str) -> dict[str, Doc]:
+    from meds_bench.metrics.scorers import score_doc
+    from meds_bench.report.explorer import sample_prompt
+
+    info = get_task(task)
+    names = [m for m, _ in metrics_of(info)]
+    docs: dict[str, Doc] = {}
+    for k, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CompareInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
+        if not isinstance(obj, dict) or "doc_id" not in obj:
+            raise CompareInputError(f"{path}:{k}: field 'doc_id' missing: not an lm-eval samples line")
+        if all(name in obj for name in names):  # the harness's own per-document values
+            values = {name: obj[name] for name in names}
+        else:
+            record = sample_record(obj, f"{path}:{k}", path, info)
+            values = score_doc(record.doc, record.prediction, info)
+        prompt = obj.get("prompt_hash") or (_hash(sample_prompt(obj)) if obj.get("arguments") else None)
+        docs[str(obj["doc_id"])] = Doc(prompt, values)
+    return docs
+
+
+def _scored_file_docs(path: Path) -> RunDocs:
+    from meds_bench.metrics.rescore import score_records
+
+    records = read_predictions(path)
+    out: RunDocs = {}
+    for record, values in zip(records, score_records(records), strict=True):
+        docs = out.setdefault(record.task, {})
+        text = record.doc.get("input")
+        docs[str(len(docs))] = Doc(_hash(text) if isinstance(text, str) and text else None, values)
+    return out
+
+
+def load_docs(path: Path) -> RunDocs:
+    """Per-task scored documents of a run folder, samples file or scored CSV/JSONL."""
+    if path.is_dir():
+        files = sorted(path.rglob("samples_*.jsonl"))
+        if not files:
+            raise CompareInputError(f"{path}: no samples_*.jsonl below this folder (run lm_eval with --log_samples)")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise CompareInputError(f"{path}: no such file or folder")
+    out: RunDocs = {}
+    for file in files:
+        task = task_from_samples_name(file)
+        if task is None:
+            if path.is_dir():
+                continue
+            try:
+                return _scored_file_docs(file)
+            except ScoreInputError as err:
+                raise CompareInputError(str(err)) from None
+        if task in out:
+            raise CompareInputError(
+                f"{path}: several samples files for {task} (several runs in one folder); pass one run's folder or file"
+            )
+        out[task] = _samples_docs(file, task)
+    return out
+
+
+def docs_of_samples(files: Iterable[Path]) -> RunDocs:
+    """Per-task scored documents of known samples files (one per task)."""
+    out: RunDocs = {}
+    for file in files:
+        task = task_from_samples_name(file)
+        if task is not None:
+            out[task] = _samples_docs(file, task)
+    return out
+
+
+def _paired_task(task: str, a: list[Doc], b: list[Doc]) -> Paired:
+    from meds_bench.report.tables import task_score_metric
+
+    info = get_task(task)
+    metric = task_score_metric(info)
+    aggregation = dict(metrics_of(info))[metric]
+    corpus = corpus_statistic(aggregation)
+    if corpus is None:
+        return paired_mean([float(d.values[metric]) for d in a], [float(d.values[metric]) for d in b])
+    matrix, statistic = corpus
+    return paired_corpus(matrix([d.values[metric] for d in a]), matrix([d.values[metric] for d in b]), statistic)
+
+
+def compare_docs(a: RunDocs, b: RunDocs) -> dict[str, Any]:
+    """Paired differences (A - B) per task present in both, per complete category, and of the mean
+    over complete categories; task p-values also Holm-adjusted across tasks."""
+    tasks: dict[str, Paired] = {}
+    for info in TASKS:
+        if info.name not in a or info.name not in b:
+            continue
+        common = [k for k in a[info.name] if k in b[info.name]]
+        for k in common:
+            pa, pb = a[info.name][k].prompt_hash, b[info.name][k].prompt_hash
+            if pa and pb and pa != pb:
+                raise CompareInputError(
+                    f"{info.meds_id} document {k}: the two runs sent different prompts (other seed, shots or "
+                    "template); compare runs made with the same prompts"
+                )
+        if common:
+            tasks[info.name] = _paired_task(
+                info.name, [a[info.name][k] for k in common], [b[info.name][k] for k in common]
+            )
+    if not tasks:
+        raise CompareInputError("the two runs share no scored document of any MedS-Bench task")
+    adjusted = holm([t.p_value for t in tasks.values()])
+    members = {g["group"]: g["task"] for g in load_groups()}
+    categories: dict[str, Paired] = {}
+    for category in CATEGORIES:
+        names = members[category_group(category)]
+        if all(n in tasks for n in names):
+            categories[category] = combine([tasks[n] for n in names])
+    cat_adjusted = holm([c.p_value for c in categories.values()]) if categories else []
+    return {
+        "tasks": [
+            {"task": name, "meds_id": get_task(name).meds_id, **row.as_row(), "p_holm": p}
+            for (name, row), p in zip(tasks.items(), adjusted, strict=True)
+        ],
+        "categories": [
+            {"category": name, **row.as_row(), "p_holm": p}
+            for (name, row), p in zip(categories.items(), cat_adjusted, strict=True)
+        ],
+        "mean": {"categories": len(categories), **combine(list(categories.values())).as_row()} if categories else None,
+    }
+
+
+UP, DOWN = " ▲", " ▼"
+
+
+def significance_marks(result: Mapping[str, Any]) -> dict[str, str]:
+    """Task and category-group names whose difference is significant (Holm-adjusted p < 0.05) ->
+    ``" ▲"`` (A above B) or ``" ▼"``, for the leaderboard's ``--baseline`` marks."""
+    marks = {}
+    for row in result["tasks"]:
+        if row["p_holm"] < ALPHA:
+            marks[row["task"]] = UP if row["diff"] > 0 else DOWN
+    for row in result["categories"]:
+        if row["p_holm"] < ALPHA:
+            marks[category_group(row["category"])] = UP if row["diff"] > 0 else DOWN
+    return marks
+
+
+def _line(label: str, row: Mapping[str, Any]) -> str:
+    mark = "*" if row.get("p_holm", row["p_value"]) < ALPHA else " "
+    holm_text = f"  p_holm={row['p_holm']:.3g}" if "p_holm" in row else ""
+    return (
+        f"{label:<28} n={row['n']:<6} {row['diff']:+7.2f}{mark} 95% CI [{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]"
+        f"  p={row['p_value']:.3g}{holm_text}  mdd={row['mdd']:.2f}  ({row['test']})"
+    )
+
+
+def format_comparison(result: Mapping[str, Any], label_a: str, label_b: str) -> str:
+    """Plain text: one line per task and category, then the mean over complete categories."""
+    lines = [f"{label_a} - {label_b} (points; * = Holm-adjusted p < {ALPHA}; mdd = minimum detectable difference)"]
+    lines += [_line(f"{r['meds_id']} {r['task']}", r) for r in result["tasks"]]
+    lines += [_line(f"category {r['category']}", r) for r in result["categories"]]
+    if result["mean"]:
+        lines.append(_line(f"mean of {result['mean']['categories']} categories", result["mean"]))
+    return "\n".join(lines)
+
+
+def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``compare`` on the ``meds-bench`` command line."""
+    p = subparsers.add_parser("compare", help="paired differences between two runs (CI, p-value, Holm, MDD)")
+    p.add_argument(
+        "run_a", metavar="RUN_A", help="lm-eval --log_samples output folder, samples file, or scored CSV/JSONL"
+    )
+    p.add_argument("run_b", metavar="RUN_B", help="the same for the run subtracted")
+    p.add_argument("--json", metavar="FILE", help="write the rows (diff, ci_low, ci_high, p_value, n, ...) here")
+    p.set_defaults(func=run_compare)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Entry point of ``meds-bench compare``."""
+    try:
+        result = compare_docs(load_docs(Path(args.run_a)), load_docs(Path(args.run_b)))
+    except CompareInputError as err:
+        print(f"meds-bench compare: {err}", file=sys.stderr)
+        return 2
+    print(format_comparison(result, args.run_a, args.run_b))
+    if args.json:
+        payload = {"run_a": args.run_a, "run_b": args.run_b, **result}
+        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return 0

@@ -1,0 +1,106 @@
+"""``meds-bench export-submission RUN OUT_DIR``: the MedS-Bench leaderboard's CSV files from lm-eval
+``--log_samples`` output.
+
+One ``<category>.csv`` per category the run evaluated, in the MedS-Ins release's format: UTF-8 with a
+byte-order mark, header ``task_id,input,GT,output``; ``task_id`` the MedS id (``task57``), ``input``
+the prompt sent, ``GT`` the gold output, ``output`` the model's (filtered) response; rows by task in
+catalogue order, then by lm-eval ``doc_id``. ``meds-bench score`` reads these files back (it recovers
+the query from the prompt) and gives the run's scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from meds_bench.catalog import CATEGORIES, TASKS
+from meds_bench.metrics.rescore import task_from_samples_name
+
+HEADER = ("task_id", "input", "GT", "output")
+
+
+class SubmissionInputError(ValueError):
+    """A run that cannot be exported; the message names the file and what to do."""
+
+
+def _samples_files(run: Path) -> dict[str, Path]:
+    files = sorted(run.rglob("samples_*.jsonl")) if run.is_dir() else [run] if run.is_file() else []
+    if not files:
+        raise SubmissionInputError(f"{run}: no samples_*.jsonl here (run lm_eval with --log_samples)")
+    out: dict[str, Path] = {}
+    for file in files:
+        task = task_from_samples_name(file)
+        if task is None:
+            continue
+        if task in out:
+            raise SubmissionInputError(f"{run}: several samples files for {task}; pass one run's folder")
+        out[task] = file
+    if not out:
+        raise SubmissionInputError(f"{run}: no samples file of a MedS-Bench task")
+    return out
+
+
+def _rows(path: Path, meds_id: str) -> list[tuple[int, tuple[str, str, str, str]]]:
+    from meds_bench.metrics.closed_set import gold_string
+    from meds_bench.metrics.hooks import prediction_of  # the scorers' imports: only when exporting
+    from meds_bench.report.explorer import sample_prompt
+
+    rows = []
+    for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            sample = json.loads(line)
+            doc, resps = sample["doc"], sample["filtered_resps"]
+            prediction = prediction_of(resps)
+            row = (meds_id, sample_prompt(sample), gold_string(doc), "" if prediction is None else str(prediction))
+            rows.append((int(sample["doc_id"]), row))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise SubmissionInputError(f"{path}:{k}: not an lm-eval samples line ({err})") from None
+    return sorted(rows, key=lambda r: r[0])
+
+
+def export_submission(run: Path, out_dir: Path) -> list[Path]:
+    """Write one release-format CSV per category of the run into ``out_dir``; return their paths."""
+    files = _samples_files(run)
+    by_category: dict[str, list[tuple[str, str, str, str]]] = {}
+    for info in TASKS:
+        if info.name in files:
+            by_category.setdefault(info.category, []).extend(row for _, row in _rows(files[info.name], info.meds_id))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for category in CATEGORIES:
+        if category not in by_category:
+            continue
+        path = out_dir / f"{category}.csv"
+        with path.open("w", newline="", encoding="utf-8-sig") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(HEADER)
+            writer.writerows(by_category[category])
+        written.append(path)
+    return written
+
+
+def add_export_submission_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``export-submission`` on the ``meds-bench`` command line."""
+    p = subparsers.add_parser(
+        "export-submission", help="leaderboard CSVs (task_id,input,GT,output; one per category) from --log_samples"
+    )
+    p.add_argument("run", metavar="RUN", help="lm_eval --output_path folder (or one samples file) with --log_samples")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder for <category>.csv")
+    p.set_defaults(func=run_export_submission)
+
+
+def run_export_submission(args: argparse.Namespace) -> int:
+    """Entry point of ``meds-bench export-submission``."""
+    try:
+        written = export_submission(Path(args.run), Path(args.out_dir))
+    except SubmissionInputError as err:
+        print(f"meds-bench export-submission: {err}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0

@@ -1,0 +1,169 @@
+"""``meds-bench compare``: hand-computed paired differences, McNemar and permutation p-values, Holm,
+categories, and refusal of runs whose prompts differ."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from report_fixtures import DATE, MCQA_DOCS, NER, NER_DOCS, write_run
+
+from meds_bench.cli import main
+from meds_bench.metrics.paired import holm, paired_corpus, paired_mean, sign_flip_p
+from meds_bench.metrics.uncertainty import Z95, micro_prf
+
+GOLD = "The right answer is B: heparin"
+
+
+def _run_csv(path: Path, right: set[int], n: int = 10) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["task", "input", "reference", "prediction"])
+        for k in range(n):
+            writer.writerow(["task57", f"Question {k}? A. x B. heparin", GOLD, "B" if k in right else "D"])
+    return path
+
+
+def test_hand_computed_paired_accuracy_difference():
+    a = [100.0] * 3 + [0.0] * 7  # A right on documents 0-2
+    b = [0.0] * 3 + [100.0] * 2 + [0.0] * 5  # B right on 3-4, never both
+    result = paired_mean(a, b)
+    # d = +100 x3, -100 x2, 0 x5: mean 10; sum (d - 10)^2 = 50000 - 10 * 10^2 = 49000; sd = sqrt(49000 / 9)
+    half = Z95 * math.sqrt(49000 / 9) / math.sqrt(10)
+    assert result.diff == 10.0 and result.n == 10
+    assert half == pytest.approx(45.73, abs=0.01)
+    assert (result.ci_low, result.ci_high) == (pytest.approx(10 - half), pytest.approx(10 + half))
+    assert result.p_value == 1.0 and result.test == "mcnemar-exact"  # binomtest(3, 5): two-sided p = 1
+
+
+def test_compare_cli_writes_the_hand_computed_rows(tmp_path, capsys):
+    a, b = _run_csv(tmp_path / "a.csv", {0, 1, 2}), _run_csv(tmp_path / "b.csv", {3, 4})
+    assert main(["compare", str(a), str(b), "--json", str(tmp_path / "c.json")]) == 0
+    (row,) = json.loads((tmp_path / "c.json").read_text())["tasks"]
+    assert row["task"] == "meds_bench_mcqa_medqa_en" and row["n"] == 10
+    assert row["diff"] == 10.0 and row["ci_high"] - row["diff"] == pytest.approx(45.73, abs=0.01)
+    assert row["p_value"] == 1.0 and row["p_holm"] == 1.0
+    assert row["mdd"] == pytest.approx((1.959964 + 0.841621) * math.sqrt(49000 / 9) / math.sqrt(10), rel=1e-5)
+    assert "+10.00  95% CI [-35.73, +55.73]  p=1" in capsys.readouterr().out
+
+
+def test_mcnemar_detects_a_clear_difference():
+    a, b = [100.0] * 12 + [0.0] * 8, [0.0] * 20  # 12 discordant pairs, all for A: p = 2 * 0.5**12
+    assert paired_mean(a, b).p_value == pytest.approx(2 * 0.5**12)
+
+
+def test_permutation_p_for_continuous_scores_is_seeded():
+    d = np.linspace(1.0, 20.0, 20)  # all positive: only the all-plus / all-minus flips reach it
+    assert sign_flip_p(d) == sign_flip_p(d) == pytest.approx(1 / 2001)
+    assert paired_mean([50.0, 60.0, 70.0], [50.0, 60.0, 70.0]).p_value == 1.0
+    assert paired_mean([50.5, 60.0, 70.0], [50.0, 60.0, 70.0]).test == "sign-flip permutation"
+
+
+def test_corpus_difference_of_identical_runs_is_zero_with_p_1():
+    counts = np.random.default_rng(2).integers(0, 4, size=(200, 3))
+    result = paired_corpus(counts, counts, lambda s: micro_prf(s)[..., 2])
+    assert result.diff == 0.0 and result.ci_low == result.ci_high == 0.0 and result.p_value == 1.0
+
+
+def test_holm_by_hand():
+    # sorted 0.01, 0.03, 0.04, 0.5 -> 4*0.01, 3*0.03, max(2*0.04, 0.09), 0.5
+    assert holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+
+
+def test_samples_folders_compare_per_task_and_category(tmp_path):
+    ner_a = {name: NER_DOCS * 4 for name in NER}
+    ner_b = {name: [(t, g, "there is no related enetity") for t, g, _ in NER_DOCS * 4] for name in NER}
+    scores = {name: {"f1": 0.0} for name in NER}
+    write_run(tmp_path / "a", "m", scores, samples=ner_a | {"meds_bench_mcqa_medqa_en": MCQA_DOCS})
+    write_run(tmp_path / "b", "m", scores, samples=ner_b | {"meds_bench_mcqa_medqa_en": MCQA_DOCS})
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json", str(tmp_path / "c.json")]) == 0
+    out = json.loads((tmp_path / "c.json").read_text())
+    rows = {r["task"]: r for r in out["tasks"]}
+    assert rows["meds_bench_mcqa_medqa_en"]["diff"] == 0.0 and rows["meds_bench_mcqa_medqa_en"]["n"] == 3
+    # A finds 1 of 2 gold entities per document (P 100, R 50: F1 66.67), B none (F1 0)
+    assert rows[NER[0]]["diff"] == pytest.approx(200 / 3) and rows[NER[0]]["n"] == 4
+    (ner,) = out["categories"]
+    assert ner["category"] == "ner" and ner["diff"] == pytest.approx(200 / 3)
+    assert ner["ci_high"] - ner["diff"] == pytest.approx(Z95 * math.sqrt(sum(rows[t]["se"] ** 2 for t in NER)) / 4)
+
+
+def test_runs_with_different_prompts_are_refused(tmp_path, capsys):
+    write_run(
+        tmp_path / "a", "m", {"meds_bench_mcqa_medqa_en": {"acc": 0.0}}, samples={"meds_bench_mcqa_medqa_en": MCQA_DOCS}
+    )
+    path = write_run(
+        tmp_path / "b", "m", {"meds_bench_mcqa_medqa_en": {"acc": 0.0}}, samples={"meds_bench_mcqa_medqa_en": MCQA_DOCS}
+    )
+    samples = path.with_name(f"samples_meds_bench_mcqa_medqa_en_{DATE}.jsonl")
+    lines = [json.loads(x) for x in samples.read_text().splitlines()]
+    lines[1]["arguments"]["gen_args_0"]["arg_0"] = "Another template.\n" + lines[1]["arguments"]["gen_args_0"]["arg_0"]
+    samples.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("meds-bench compare: task57 document 1: the two runs sent different prompts")
+
+
+def test_a_folder_without_samples_is_one_line(tmp_path, capsys):
+    write_run(tmp_path / "a", "m", {"meds_bench_mcqa_medqa_en": {"acc": 0.0}})
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "a")]) == 2
+    assert "no samples_*.jsonl below this folder (run lm_eval with --log_samples)" in capsys.readouterr().err
+
+
+def test_report_baseline_marks_significant_differences(tmp_path):
+    from meds_bench.report import report
+
+    docs = [(f"Which {k}? A. x B. heparin C. y D. z", "The right answer is B: heparin", "B") for k in range(8)]
+    wrong = [(q, g, "D") for q, g, _ in docs]
+    task = "meds_bench_mcqa_medqa_en"
+    write_run(tmp_path / "runs", "good", {task: {"acc": 100.0}}, samples={task: docs}, n=8)
+    write_run(tmp_path / "base", "base", {task: {"acc": 0.0}}, samples={task: wrong}, n=8)
+    report([str(tmp_path / "runs"), str(tmp_path / "base")], tmp_path / "out", baseline=tmp_path / "base")
+    lines = (tmp_path / "out" / "leaderboard.md").read_text().splitlines()
+    good = "\n".join(line for line in lines if line.startswith("| good |"))
+    base = "\n".join(line for line in lines if line.startswith("| base |"))
+    # 8 discordant pairs, all for "good": McNemar p = 2 * 0.5**8 < 0.05
+    assert "| 100.00 ▲ |" in good and "▲" not in base and "▼" not in base
+    assert "significantly above/below the baseline" in (tmp_path / "out" / "leaderboard.md").read_text()
+
+
+def test_demo_headline_line_carries_the_paired_ci_and_p_value(tmp_path):
+    import re
+
+    from meds_bench.compare import compare_docs, load_docs
+    from meds_bench.report import headline
+
+    gold = "Aspirin, heparin."
+    tuned = [(f"Case {k}: aspirin and heparin.", gold, "aspirin." if k % 3 else "aspirin, heparin.") for k in range(6)]
+    untrained = [(text, g, "There is no related enetity.") for text, g, _ in tuned]
+    scores = {name: {"f1": 0.0, "precision": 0.0, "recall": 0.0, "f1_paper": 0.0} for name in NER}
+    write_run(tmp_path / "u", "tiny", scores, samples=dict.fromkeys(NER, untrained), n=6)
+    write_run(
+        tmp_path / "f",
+        "tiny",
+        scores | {n: {**scores[n], "f1": 80.0} for n in NER},
+        samples=dict.fromkeys(NER, tuned),
+        n=6,
+    )
+    lines = headline([f"untrained={tmp_path / 'u'}", f"finetuned={tmp_path / 'f'}"]).splitlines()
+    line = lines[-1]
+    # the line .ci/run looks for, unchanged, with the paired CI and p-value after it
+    assert re.match(r"^  finetuned .* \+[0-9]+\.[0-9]+ vs untrained", line), line
+    mean = compare_docs(load_docs(tmp_path / "f"), load_docs(tmp_path / "u"))["mean"]
+    expected = f"(paired: 95% CI [{mean['ci_low']:+.2f}, {mean['ci_high']:+.2f}], p < 0.001, 24 docs)"
+    assert line.endswith("+80.00 vs untrained  " + expected), line
+    assert mean["ci_low"] > 0 and mean["p_value"] < 0.05
+
+
+def test_corpus_permutation_p_finds_a_clear_difference_and_is_seeded():
+    rng = np.random.default_rng(3)
+    good = np.stack([rng.integers(2, 4, 100), np.zeros(100, int), np.zeros(100, int)], axis=1)  # all found
+    bad = np.stack([np.zeros(100, int), np.zeros(100, int), good[:, 0]], axis=1)  # all missed
+    f1 = lambda s: micro_prf(s)[..., 2]  # noqa: E731
+    result = paired_corpus(good, bad, f1)
+    assert result.diff == 100.0 and result.p_value == pytest.approx(1 / 2001)
+    assert paired_corpus(good, bad, f1) == result
