@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 from lm_eval.api.model import LM
 from tqdm import tqdm
 
+from .batch import batch_settings, run_batches
 from .cache import CachedAnswer, ResponseCache, request_key
 from .context import TRUNCATE_MODES, context_window, counter_for, fit_messages
 from .cost import Ledger, estimate_tokens, load_prices, price_for
@@ -102,6 +103,7 @@ class Answer:
     text: str
     input_tokens: int
     output_tokens: int
+    batch: bool = False  # received through a batch interface (priced at the batch rates)
 
 
 def _as_bool(value: Any) -> bool:
@@ -196,6 +198,7 @@ class APIChatLM(LM):
         check_no_secrets({"model": model, "base_url": base_url, **extra})
         for ignored in ("batch_size", "max_batch_size", "device"):  # passed by lm-eval's CLI; concurrency is ours
             extra.pop(ignored, None)
+        self.batch_mode = batch_settings(extra, _as_bool(dry_run))  # pops batch=, batch_fallback=, batch_poll=
         if extra:
             raise TypeError(f"unknown model argument(s) for {self.provider}: {', '.join(sorted(extra))}")
         super().__init__()
@@ -322,7 +325,7 @@ class APIChatLM(LM):
         else:
             for item in prepared:
                 self.ledger.count_request(item.task)
-            outcomes = self._run(unique, disable_tqdm)
+            outcomes = run_batches(self, unique, disable_tqdm) if self.batch_mode else self._run(unique, disable_tqdm)
         for request, item in zip(requests, prepared, strict=True):
             _annotate(request, item, outcomes[item.key])
         return [trim_at_stops(outcomes[item.key].text, item.gen.stop) for item in prepared]
@@ -357,16 +360,19 @@ class APIChatLM(LM):
             row["input_tokens"] += self._input_estimate(item.body)
             row["max_output_tokens"] += self.output_limit(item.gen)
         for row in per_task.values():
-            row["max_cost_usd"] = (
-                round(self.price.cost(int(row["input_tokens"]), int(row["max_output_tokens"])), 6) if self.price else 0
-            )
-        total = {k: sum(r[k] for r in per_task.values()) for k in (*DRY_RUN_COUNTS, "max_cost_usd")}
+            for column, batch in (("max_cost_usd", False), ("max_cost_batch_usd", True)):
+                tokens = int(row["input_tokens"]), int(row["max_output_tokens"])
+                row[column] = round(self.price.cost(*tokens, batch=batch), 6) if self.price else 0
+        total = {
+            k: sum(r[k] for r in per_task.values()) for k in (*DRY_RUN_COUNTS, "max_cost_usd", "max_cost_batch_usd")
+        }
         self.dry_run_estimate = {"total": total, "per_task": per_task, "priced": self.price is not None}
         print(
             f"[{self.provider}:{self.model}] dry run, nothing sent: {total['requests']} requests to send "
             f"({total['cached']} already cached, {total['truncated']} prompts cut to fit the context window, "
             f"{total['not_sendable']} too long to send), ~{total['input_tokens']} input tokens, "
-            f"<= {total['max_output_tokens']} output tokens, <= ${total['max_cost_usd']:.4f}",
+            f"<= {total['max_output_tokens']} output tokens, <= ${total['max_cost_usd']:.4f} "
+            f"(<= ${total['max_cost_batch_usd']:.4f} with batch=true)",
             file=sys.stderr,
         )
         return {key: Outcome("", "dry_run", item.error) for key, item in unique.items()}
@@ -409,10 +415,16 @@ class APIChatLM(LM):
             return Outcome("", "failed", message)
         finally:
             self.ledger.release(worst)
+        return self._record_answer(item, answer)
+
+    def _record_answer(self, item: Prepared, answer: Answer) -> Outcome:
+        """Store an answer just received (synchronously or from a batch) in the cache and the ledger."""
         self.cache.put(
-            key, self.provider, self.model, CachedAnswer(answer.text, answer.input_tokens, answer.output_tokens)
+            item.key, self.provider, self.model, CachedAnswer(answer.text, answer.input_tokens, answer.output_tokens)
         )
-        self.ledger.record_answer(task, item.doc_id, answer.input_tokens, answer.output_tokens, cached=False)
+        self.ledger.record_answer(
+            item.task, item.doc_id, answer.input_tokens, answer.output_tokens, cached=False, batch=answer.batch
+        )
         return Outcome(answer.text, "done")
 
     def _run(self, unique: dict[str, Prepared], disable_tqdm: bool) -> dict[str, Outcome]:
@@ -463,7 +475,10 @@ class APIChatLM(LM):
             f"input_tokens={total.input_tokens} "
             f"output_tokens={total.output_tokens} cost=${total.cost_usd:.4f}"
         )
-        if self.price is None:
+        if self.price is not None:
+            tokens = total.input_tokens, total.output_tokens
+            line += f" ({total.batched} via batch; these tokens at {self.price.side_by_side(*tokens)})"
+        else:
             line += " (no price known for this model)"
         if total.failed or total.skipped_budget:
             line += f"; {total.failed + total.skipped_budget} unanswered: rerun the same command to send only those"

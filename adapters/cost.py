@@ -1,8 +1,9 @@
 """Token usage and dollar accounting: price table, per-task ledger, budget and dry-run estimates.
 
 Prices are USD per million tokens, read from the package's ``prices.json``; a user file (model
-arg ``prices=PATH`` or env ``MEDS_BENCH_PRICES``) replaces or adds entries. Model names match the
-longest listed prefix. The ledger is thread-safe; the budget reserves each request's worst-case
+arg ``prices=PATH`` or env ``MEDS_BENCH_PRICES``) replaces or adds entries. A row's ``batch_input`` /
+``batch_output`` are the providers' batch-interface rates; a row without them gets half the list price.
+Model names match the longest listed prefix. The ledger is thread-safe; the budget reserves each request's worst-case
 cost (estimated input + its full output-token limit) before it is sent, so concurrent requests
 cannot overshoot ``max_cost_usd``.
 """
@@ -21,15 +22,35 @@ from typing import Any
 PRICES_ENV = "MEDS_BENCH_PRICES"
 
 
+BATCH_DISCOUNT = 0.5  # both providers' batch interfaces bill half the list price
+
+
 @dataclass(frozen=True)
 class Price:
-    """USD per million input and output tokens."""
+    """USD per million input and output tokens, synchronous and through the batch interface."""
 
     input: float
     output: float
+    batch_input: float | None = None  # None: ``BATCH_DISCOUNT`` of ``input``
+    batch_output: float | None = None
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.input + output_tokens * self.output) / 1e6
+    def cost(self, input_tokens: int, output_tokens: int, batch: bool = False) -> float:
+        """USD of the tokens at the synchronous rates, or at the batch rates when ``batch``."""
+        if not batch:
+            return (input_tokens * self.input + output_tokens * self.output) / 1e6
+        rate_in = self.input * BATCH_DISCOUNT if self.batch_input is None else self.batch_input
+        rate_out = self.output * BATCH_DISCOUNT if self.batch_output is None else self.batch_output
+        return (input_tokens * rate_in + output_tokens * rate_out) / 1e6
+
+    def side_by_side(self, input_tokens: int, output_tokens: int) -> str:
+        """``sync $X / batch $Y``: what the tokens cost through each interface."""
+        sync, batch = self.cost(input_tokens, output_tokens), self.cost(input_tokens, output_tokens, batch=True)
+        return f"sync ${sync:.4f} / batch ${batch:.4f}"
+
+
+def _price(row: dict[str, Any]) -> Price:
+    optional = {k: float(row[k]) for k in ("batch_input", "batch_output") if row.get(k) is not None}
+    return Price(float(row["input"]), float(row["output"]), **optional)
 
 
 def load_prices(override: str | Path | None = None) -> dict[str, Price]:
@@ -39,7 +60,7 @@ def load_prices(override: str | Path | None = None) -> dict[str, Price]:
     if path:
         user = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
         raw.update(user.get("models", user))
-    return {name: Price(float(p["input"]), float(p["output"])) for name, p in raw.items() if isinstance(p, dict)}
+    return {name: _price(p) for name, p in raw.items() if isinstance(p, dict)}
 
 
 def longest_prefix(model: str, names: Iterable[str]) -> str | None:
@@ -76,6 +97,7 @@ class Usage:
     cost_usd: float = 0.0
     cached_input_tokens: int = 0
     cached_output_tokens: int = 0
+    batched: int = 0  # of ``sent``: answers received through a batch, priced at the batch rates
 
     def add(self, other: Usage) -> None:
         for name, value in asdict(other).items():
@@ -119,7 +141,9 @@ class Ledger:
         with self._lock:
             self._reserved = max(0.0, self._reserved - worst_case_usd)
 
-    def record_answer(self, task: str, doc_id: Any, input_tokens: int, output_tokens: int, cached: bool) -> None:
+    def record_answer(
+        self, task: str, doc_id: Any, input_tokens: int, output_tokens: int, cached: bool, batch: bool = False
+    ) -> None:
         with self._lock:
             usage = self._task(task)
             if cached:
@@ -129,9 +153,10 @@ class Ledger:
                 self.per_request.append([task, doc_id, "cached", input_tokens, output_tokens, 0.0])
                 return
             usage.sent += 1
+            usage.batched += batch
             usage.input_tokens += input_tokens
             usage.output_tokens += output_tokens
-            cost = self.price.cost(input_tokens, output_tokens) if self.price is not None else 0.0
+            cost = self.price.cost(input_tokens, output_tokens, batch) if self.price is not None else 0.0
             usage.cost_usd += cost
             self.per_request.append([task, doc_id, "done", input_tokens, output_tokens, round(cost, 8)])
 

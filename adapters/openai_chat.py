@@ -13,19 +13,24 @@ form, which is kept for the rest of the run. Cache keys are those of the form ch
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from lm_eval.api.registry import register_model
 
 from .base import Answer, APIChatLM, Generation
+from .batch import BatchStatus, ItemError, exception_item_error, http_item_error
 from .cost import estimate_tokens
 from .retry import MalformedResponse
 
 log = logging.getLogger(__name__)
 
+BATCH_ENDPOINT = "/v1/chat/completions"
+BATCH_ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 MAX_STOP_SEQUENCES = 4  # the Chat Completions API accepts at most four
 DEFAULT_REASONING_TOKENS = 8192
 # o1, o3-mini, o4-mini-2025-04-16, gpt-5, gpt-5-mini (also behind a "provider/" prefix); not gpt-5-chat-*.
@@ -64,6 +69,7 @@ class OpenAIChatLM(APIChatLM):
     key_env = "OPENAI_API_KEY"
     base_url_env = "OPENAI_BASE_URL"
     default_model = "gpt-4o"
+    batch_limits = (50_000, 200_000_000)  # requests and bytes per input file
 
     def __init__(self, *, reasoning_tokens: int = DEFAULT_REASONING_TOKENS, **kwargs: Any) -> None:
         try:
@@ -113,13 +119,13 @@ class OpenAIChatLM(APIChatLM):
         if reasoning != self._named_reasoning:
             body = self._body(body["messages"], gen, reasoning)
         try:
-            return self._post(body, reasoning)
+            return self._post(body)
         except Exception as err:
             param = rejected_parameter(err)
             if param not in (REASONING_ONLY if reasoning else STANDARD_ONLY):
                 raise  # not a form problem: the retry layer decides
             self._switch_form(to_reasoning=not reasoning, param=param)
-        return self._post(self._body(body["messages"], gen, not reasoning), not reasoning)
+        return self._post(self._body(body["messages"], gen, not reasoning))
 
     def _switch_form(self, to_reasoning: bool, param: str) -> None:
         with self._form_lock:
@@ -129,10 +135,19 @@ class OpenAIChatLM(APIChatLM):
         form = f"max_completion_tokens (+{self.reasoning_tokens} reasoning tokens)" if to_reasoning else "max_tokens"
         log.warning("%s rejects %r: requests now use %s for the rest of the run", self.model, param, form)
 
-    def _post(self, body: dict[str, Any], reasoning: bool) -> Answer:
+    def _post(self, body: dict[str, Any]) -> Answer:
         # The SDK's generic POST: its auth, base URL, timeouts and error types, without the typed-parameter
         # transform and response models, which cost more CPU than everything else per request.
-        data = self._client_once().post("/chat/completions", body=body, cast_to=object)
+        return self.parse_response(self._client_once().post("/chat/completions", body=body, cast_to=object), body)
+
+    def parse_response(self, data: dict, body: dict) -> Answer:
+        """The answer in a Chat Completions response ``data`` to ``body`` (synchronous or from a batch).
+
+        Raises:
+            MalformedResponse: no ``choices[0].message`` (transient).
+            OutputLimitReached: no text because the output limit was spent (permanent).
+        """
+        reasoning = "max_completion_tokens" in body
         try:
             choice = data["choices"][0]
             message = choice["message"]
@@ -150,3 +165,69 @@ class OpenAIChatLM(APIChatLM):
         if isinstance(usage.get("prompt_tokens"), int):
             return Answer(text, usage["prompt_tokens"], int(usage.get("completion_tokens") or 0))
         return Answer(text, self._input_estimate(body), estimate_tokens(text) if text else 0)
+
+    # --- Batch API (batch=true): one model per JSONL input file, uploaded with purpose "batch" ---------
+
+    def batch_line(self, custom_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One line of the batch input file."""
+        return {"custom_id": custom_id, "method": "POST", "url": BATCH_ENDPOINT, "body": body}
+
+    def batch_submit(self, lines: list[dict[str, Any]]) -> str:
+        """Upload ``lines`` as a JSONL file and start a batch on it; its id."""
+        client = self._client_once()
+        data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
+        upload = client.files.create(file=("meds-bench-batch.jsonl", data, "application/jsonl"), purpose="batch")
+        return client.batches.create(input_file_id=upload.id, endpoint=BATCH_ENDPOINT, completion_window="24h").id
+
+    def batch_status(self, batch_id: str) -> BatchStatus:
+        """Where the batch stands; its items count as expired once the whole batch has expired."""
+        batch = self._client_once().batches.retrieve(batch_id)
+        counts = batch.request_counts
+        total, done, failed = (counts.total, counts.completed, counts.failed) if counts else (0, 0, 0)
+        left = max(0, total - done - failed)
+        if batch.status in BATCH_ENDED:
+            return BatchStatus(
+                True, done, failed + (0 if batch.status == "expired" else left), left * (batch.status == "expired"), 0
+            )
+        return BatchStatus(False, done, failed, 0, left)
+
+    def batch_results(
+        self, batch_id: str, bodies: dict[str, dict[str, Any]]
+    ) -> Iterator[tuple[str, Answer | ItemError]]:
+        """Each item of an ended batch from its output and error files (``bodies``: the requests by custom_id)."""
+        client = self._client_once()
+        batch = client.batches.retrieve(batch_id)
+        if batch.status == "failed":  # the input file was refused as a whole: sending it again cannot help
+            errors = batch.errors.data if batch.errors and batch.errors.data else []
+            message = "; ".join(str(e.message) for e in errors) or "the batch failed validation"
+            for key in bodies:
+                yield key, ItemError("errored", f"batch {batch_id} failed: {message}", False)
+            return
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if not file_id:
+                continue
+            for line in client.files.content(file_id).text.splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    yield row["custom_id"], self._batch_item(row, bodies.get(row["custom_id"], {}))
+
+    def _batch_item(self, row: dict[str, Any], body: dict[str, Any]) -> Answer | ItemError:
+        error = row.get("error")
+        if error:  # not run: expired or cancelled with its batch, or refused by the batch runner
+            code = str(error.get("code") or "error")
+            kind = {"batch_expired": "expired", "batch_cancelled": "canceled"}.get(code, "errored")
+            return ItemError(kind, f"{code}: {error.get('message', '')}", True)
+        response = row.get("response") or {}
+        status = int(response.get("status_code") or 0)
+        data = response.get("body") or {}
+        if status != 200:
+            detail = data.get("error") if isinstance(data, dict) else None
+            return http_item_error(status, str(detail.get("message") if isinstance(detail, dict) else data))
+        try:
+            return self.parse_response(data, body)
+        except Exception as err:  # noqa: BLE001 - classified like a synchronous response
+            return exception_item_error(err)
+
+    def batch_cancel(self, batch_id: str) -> None:
+        """Ask the provider to stop the batch (finished items stay billed and downloadable)."""
+        self._client_once().batches.cancel(batch_id)
