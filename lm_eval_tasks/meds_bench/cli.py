@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from meds_bench import hub, preflight, sample_data_path, tasks_path
+from meds_bench.batches import add_batches_parser
 from meds_bench.catalog import CATEGORIES, TASKS
 from meds_bench.data import (
     DATA_DIR_ENV,
@@ -247,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_score_parser(sub)
     add_report_parser(sub)
     add_export_parser(sub)
+    add_batches_parser(sub)
     return parser
 
 
