@@ -109,8 +109,8 @@ class AnthropicMessagesLM(APIChatLM):
                 error = (result.get("error") or {}).get("error") or {}
                 retryable = error.get("type") in RETRYABLE_ERRORS
                 yield row["custom_id"], ItemError("errored", f"{error.get('type')}: {error.get('message')}", retryable)
-            else:  # expired or canceled: never run
-                yield row["custom_id"], ItemError(str(kind), f"batch item {kind}", True)
+            else:  # expired (worth a follow-up) or canceled (someone stopped the batch): never run
+                yield row["custom_id"], ItemError(str(kind), f"batch item {kind}", kind == "expired")
 
     def batch_cancel(self, batch_id: str) -> None:
         """Ask the provider to stop the batch (finished items stay billed and in the results)."""

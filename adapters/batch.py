@@ -14,7 +14,8 @@ Contract of :func:`run_batches` (called by ``generate_until`` with the distinct 
   answers go to the response cache and the ledger at the batch rates;
 - errored and expired items are never answers: those worth retrying go to a follow-up batch (at most
   ``max_retries`` rounds) or, with ``batch_fallback=sync``, through the synchronous path and its retries;
-  the others, and whatever is left, are recorded as failed like a synchronous failure.
+  the others (permanent errors, items of a cancelled batch), and whatever is left, are recorded as
+  failed like a synchronous failure.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from .cache import CachedAnswer
-from .retry import RETRYABLE_STATUS, RequestFailed, Stopped, call_with_retries, classify
+from .retry import RETRYABLE_STATUS, RequestFailed, call_with_retries, classify
 
 if TYPE_CHECKING:
     from .base import Answer, APIChatLM, Outcome, Prepared
@@ -275,8 +276,8 @@ class _Runner:
         records = []
         for lines, carried in chunks:
             try:
-                batch_id = call_with_retries(lambda lines=lines: lm.batch_submit(lines), lm.policy, self.stop)
-            except (RequestFailed, Stopped) as err:
+                batch_id = self._poll(lambda lines=lines: lm.batch_submit(lines))
+            except RequestFailed as err:
                 if getattr(err.__cause__, "status_code", None) == 404:
                     raise BatchModeError(f"meds-bench: batch=true: {self._no_endpoint(err.__cause__)}") from err
                 for item, worst in carried:
@@ -304,7 +305,8 @@ class _Runner:
         return f"{route} answered 404: this server has no batch interface; run without batch=true"
 
     def _poll(self, fn: Callable[[], Any]) -> Any:
-        return call_with_retries(fn, self.lm.policy, self.stop)
+        """``fn`` under the retry policy (``self.stop`` is the budget's: it must not cut these retries short)."""
+        return call_with_retries(fn, self.lm.policy)
 
     def _wait(self, live: list[dict[str, Any]], pending: dict[str, Prepared]) -> dict[str, tuple[Prepared, ItemError]]:
         """Poll ``live`` until each has ended, collecting each as it ends; the items to retry."""
@@ -322,7 +324,7 @@ class _Runner:
                 for record in list(open_):
                     try:
                         status = self._poll(lambda record=record: self.lm.batch_status(record["id"]))
-                    except (RequestFailed, Stopped) as err:
+                    except RequestFailed as err:
                         open_.remove(record)
                         for key in record["keys"]:
                             if key in pending and key not in self.outcomes:
@@ -355,7 +357,7 @@ class _Runner:
         bodies = {key: pending[key].body for key in record["keys"] if key in pending}
         try:
             results = list(self._poll(lambda: list(lm.batch_results(record["id"], bodies))))
-        except (RequestFailed, Stopped) as err:
+        except RequestFailed as err:
             results = [(key, ItemError("errored", f"results not read: {err}", True)) for key in bodies]
         for key, result in results:
             seen.add(key)

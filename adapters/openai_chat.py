@@ -203,20 +203,25 @@ class OpenAIChatLM(APIChatLM):
             for key in bodies:
                 yield key, ItemError("errored", f"batch {batch_id} failed: {message}", False)
             return
+        seen = set()
         for file_id in (batch.output_file_id, batch.error_file_id):
             if not file_id:
                 continue
             for line in client.files.content(file_id).text.splitlines():
                 if line.strip():
                     row = json.loads(line)
+                    seen.add(row["custom_id"])
                     yield row["custom_id"], self._batch_item(row, bodies.get(row["custom_id"], {}))
+        if batch.status == "cancelled":  # someone stopped it (`meds-bench batches cancel`): no follow-up
+            for key in bodies.keys() - seen:
+                yield key, ItemError("canceled", f"batch {batch_id} was cancelled", False)
 
     def _batch_item(self, row: dict[str, Any], body: dict[str, Any]) -> Answer | ItemError:
         error = row.get("error")
         if error:  # not run: expired or cancelled with its batch, or refused by the batch runner
             code = str(error.get("code") or "error")
             kind = {"batch_expired": "expired", "batch_cancelled": "canceled"}.get(code, "errored")
-            return ItemError(kind, f"{code}: {error.get('message', '')}", True)
+            return ItemError(kind, f"{code}: {error.get('message', '')}", kind != "canceled")
         response = row.get("response") or {}
         status = int(response.get("status_code") or 0)
         data = response.get("body") or {}

@@ -165,6 +165,8 @@ class FakeBatchServer(FakeLLMServer):
                 if batch["status"] == "in_progress":
                     batch["status"] = "cancelled"
                     batch["results"] = [(cid, "canceled", None) for cid, _ in batch["items"]]
+                    if batch["provider"] == "openai":
+                        self._openai_files(batch)
             handler._json(200, self._view(batch))
             return
         self._not_found(handler, path)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,20 @@ def test_batches_list_and_cancel(tmp_path, prices, capsys) -> None:
         srv.release.set()
         out = _lm(cls, model, srv, url_attr, tmp_path, prices).generate_until(_requests())
         assert all(out) and srv.created == 2
+
+
+@pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
+def test_a_batch_cancelled_while_the_run_waits_ends_as_failures(tmp_path, prices, capsys, cls, model, url_attr) -> None:
+    requests, result = _requests(2), {}
+    with FakeBatchServer(hold=True) as srv:
+        lm = _lm(cls, model, srv, url_attr, tmp_path, prices)
+        waiting = threading.Thread(target=lambda: result.setdefault("out", lm.generate_until(requests)))
+        waiting.start()
+        srv.wait_batches(lambda s: s.created == 1 and s.polls >= 1)
+        assert meds_bench(["batches", "cancel", "--cache", str(tmp_path)]) == 0
+        waiting.join(timeout=120)
+        assert srv.created == 1  # no follow-up of what someone cancelled
+    assert result["out"] == [""] * 4 and not srv.batch_answered
+    statuses = [r.args[1]["meds_api"] for r in requests]
+    assert all(m["status"] == "failed" and "cancel" in m["error"] for m in statuses)
+    assert "4 unanswered" in capsys.readouterr().err
