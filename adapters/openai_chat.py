@@ -13,6 +13,7 @@ form, which is kept for the rest of the run. Cache keys are those of the form ch
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -79,6 +80,7 @@ class OpenAIChatLM(APIChatLM):
         if self.reasoning_tokens < 0:
             raise ValueError(f"model argument reasoning_tokens={reasoning_tokens!r}: give a whole number >= 0")
         self._form_lock = threading.Lock()
+        self._uploads: dict[str, str] = {}  # batch input files uploaded, by content hash, until a batch uses one
         self._named_reasoning = bool(REASONING_MODEL.match(str(kwargs.get("model") or self.default_model)))
         self._reasoning = self._named_reasoning  # the form in use; a 400 naming a parameter switches it
         super().__init__(**kwargs)
@@ -173,11 +175,19 @@ class OpenAIChatLM(APIChatLM):
         return {"custom_id": custom_id, "method": "POST", "url": BATCH_ENDPOINT, "body": body}
 
     def batch_submit(self, lines: list[dict[str, Any]]) -> str:
-        """Upload ``lines`` as a JSONL file and start a batch on it; its id."""
+        """Upload ``lines`` as a JSONL file and start a batch on it; its id. A retry after a failed create
+        reuses the file already uploaded for the same lines."""
         client = self._client_once()
         data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
-        upload = client.files.create(file=("meds-bench-batch.jsonl", data, "application/jsonl"), purpose="batch")
-        return client.batches.create(input_file_id=upload.id, endpoint=BATCH_ENDPOINT, completion_window="24h").id
+        digest = hashlib.sha256(data).hexdigest()
+        if digest not in self._uploads:
+            upload = client.files.create(file=("meds-bench-batch.jsonl", data, "application/jsonl"), purpose="batch")
+            self._uploads[digest] = upload.id
+        batch = client.batches.create(
+            input_file_id=self._uploads[digest], endpoint=BATCH_ENDPOINT, completion_window="24h"
+        )
+        del self._uploads[digest]
+        return batch.id
 
     def batch_status(self, batch_id: str) -> BatchStatus:
         """Where the batch stands; its items count as expired once the whole batch has expired."""

@@ -171,6 +171,8 @@ def test_429_on_create_is_retried_and_one_batch_made(tmp_path, prices, cls, mode
     with FakeBatchServer(create_faults=(429, 429)) as srv:
         out = _lm(cls, model, srv, url_attr, tmp_path, prices).generate_until(_requests(2))
     assert srv.create_attempts == 3 and srv.created == 1 and all(out)
+    if cls is adapters.OpenAIChatLM:
+        assert len(srv.files) == 2  # one input file (uploaded once), one output file
 
 
 @pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
