@@ -217,7 +217,8 @@ def test_budget_applies_to_the_batch_worst_case(tmp_path, prices, cls, model, ur
 
 CHILD = textwrap.dedent(
     """
-    import sys
+    import signal, sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when pytest runs with SIGINT ignored
     sys.path.insert(0, {tests!r})
     from adapters_fake_server import make_instances
     import meds_bench_adapters as a
@@ -228,8 +229,8 @@ CHILD = textwrap.dedent(
 )
 
 
-def _start_held_child(srv, tmp_path, prices, cls, model, url_attr) -> subprocess.Popen:
-    """A batch=true run in its own process, killed with -9 while its one batch is in progress."""
+def _start_held_child(srv, tmp_path, prices, cls, model, url_attr, sig=signal.SIGKILL) -> str:
+    """A batch=true run in its own process, stopped by ``sig`` while its one batch is in progress; its stderr."""
     script = CHILD.format(
         tests=str(Path(__file__).parent),
         cls=cls.__name__,
@@ -243,18 +244,21 @@ def _start_held_child(srv, tmp_path, prices, cls, model, url_attr) -> subprocess
     child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
     try:
         srv.wait_batches(lambda s: s.created == 1 and s.polls >= 2)  # recorded, and now waiting
-        child.send_signal(signal.SIGKILL)
-        assert child.wait(timeout=60) == -signal.SIGKILL
+        child.send_signal(sig)
+        assert child.wait(timeout=60) == -sig
     finally:
         if child.poll() is None:
             child.kill()
-    return child
+    return child.stderr.read()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 @pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
-def test_killed_while_the_batch_runs_the_rerun_resumes_it(tmp_path, prices, cls, model, url_attr) -> None:
+def test_killed_while_the_batch_runs_the_rerun_resumes_it(tmp_path, prices, cls, model, url_attr, sig) -> None:
     with FakeBatchServer(hold=True) as srv:
-        _start_held_child(srv, tmp_path / "cache", prices, cls, model, url_attr)
+        stderr = _start_held_child(srv, tmp_path / "cache", prices, cls, model, url_attr, sig)
+        if sig == signal.SIGINT:  # Ctrl-C says how to go on
+            assert "interrupted: the submitted batches go on at the provider; rerun the same command" in stderr
         (record,) = BatchState(tmp_path / "cache").records()
         assert record["state"] == "submitted" and len(record["keys"]) == 8
         assert not srv.batch_answered and len(adapters.cache.ResponseCache(tmp_path / "cache")) == 0
