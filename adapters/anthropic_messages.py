@@ -12,14 +12,17 @@ from the answer. Credentials: ``ANTHROPIC_API_KEY`` on Anthropic's API; the plat
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from lm_eval.api.registry import register_model
 
 from .base import Answer, APIChatLM, Generation, provider_message
+from .batch import BatchStatus, ItemError, exception_item_error
 from .families import ModelArgError
 from .retry import MalformedResponse
 
+RETRYABLE_ERRORS = frozenset({"api_error", "overloaded_error", "rate_limit_error", "timeout_error"})
 PLATFORMS = {
     "anthropic": "ANTHROPIC_BASE_URL",
     "bedrock": "ANTHROPIC_BEDROCK_BASE_URL",
@@ -48,6 +51,7 @@ class AnthropicMessagesLM(APIChatLM):
     key_env = "ANTHROPIC_API_KEY"
     base_url_env = "ANTHROPIC_BASE_URL"
     example_model = "claude-sonnet-5"
+    batch_limits = (100_000, 256_000_000)  # requests and bytes per Message Batch
 
     def __init__(
         self, *, platform: str = "anthropic", region: str | None = None, project_id: str | None = None, **kwargs: Any
@@ -125,3 +129,48 @@ class AnthropicMessagesLM(APIChatLM):
         # The API reports no thinking-token count: the thinking text is counted as the context fitting counts.
         reasoning = min(output_tokens, self.counter.count(thinking)) if thinking else 0
         return Answer(text, input_tokens, output_tokens, thinking, reasoning, output_limit=limit)
+
+    # --- Message Batches (batch=true) ---------------------------------------------------------------
+
+    def batch_line(self, custom_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One request of a Message Batch."""
+        return {"custom_id": custom_id, "params": body}
+
+    def batch_submit(self, lines: list[dict[str, Any]]) -> str:
+        """Create a Message Batch of ``lines``; its id."""
+        return self._client_once().messages.batches.create(requests=lines).id
+
+    def batch_status(self, batch_id: str) -> BatchStatus:
+        """Where the batch stands (canceled items count as errored)."""
+        batch = self._client_once().messages.batches.retrieve(batch_id)
+        c = batch.request_counts
+        return BatchStatus(
+            batch.processing_status == "ended", c.succeeded, c.errored + c.canceled, c.expired, c.processing
+        )
+
+    def batch_results(
+        self, batch_id: str, bodies: dict[str, dict[str, Any]]
+    ) -> Iterator[tuple[str, Answer | ItemError]]:
+        """Each item of an ended batch from its results JSONL (``bodies``: the requests by custom_id)."""
+        for entry in self._client_once().messages.batches.results(batch_id):
+            row = entry.model_dump(mode="json")
+            result = row.get("result") or {}
+            kind = result.get("type")
+            if kind == "succeeded":
+                try:
+                    yield (
+                        row["custom_id"],
+                        self.parse_response(result.get("message") or {}, bodies.get(row["custom_id"], {})),
+                    )
+                except Exception as err:  # noqa: BLE001 - classified like a synchronous response
+                    yield row["custom_id"], exception_item_error(err)
+            elif kind == "errored":
+                error = (result.get("error") or {}).get("error") or {}
+                retryable = error.get("type") in RETRYABLE_ERRORS
+                yield row["custom_id"], ItemError("errored", f"{error.get('type')}: {error.get('message')}", retryable)
+            else:  # expired (worth a follow-up) or canceled (someone stopped the batch): never run
+                yield row["custom_id"], ItemError(str(kind), f"batch item {kind}", kind == "expired")
+
+    def batch_cancel(self, batch_id: str) -> None:
+        """Ask the provider to stop the batch (finished items stay billed and in the results)."""
+        self._client_once().messages.batches.cancel(batch_id)

@@ -50,6 +50,7 @@ from urllib.parse import urlsplit
 from lm_eval.api.model import LM
 from tqdm import tqdm
 
+from .batch import batch_settings, run_batches
 from .cache import CachedAnswer, ResponseCache, request_key
 from .context import TRUNCATE_MODES, counter_for, fit_messages
 from .cost import Ledger, load_prices, price_for
@@ -146,6 +147,7 @@ class Answer:
     thinking: str = ""
     reasoning_tokens: int = 0
     output_limit: bool = False
+    batch: bool = False  # received through a batch interface (priced at the batch rates)
 
 
 def _as_bool(value: Any) -> bool:
@@ -243,6 +245,7 @@ class APIChatLM(LM):
         check_no_secrets({"model": model, "base_url": base_url, **extra})
         for ignored in ("batch_size", "max_batch_size", "device"):  # passed by lm-eval's CLI; concurrency is ours
             extra.pop(ignored, None)
+        self.batch_mode = batch_settings(extra, _as_bool(dry_run))  # pops batch=, batch_fallback=, batch_poll=
         if extra:
             raise TypeError(f"unknown model argument(s) for {self.provider}: {', '.join(sorted(extra))}")
         super().__init__()
@@ -451,7 +454,7 @@ class APIChatLM(LM):
         else:
             for item in prepared:
                 self.ledger.count_request(item.task)
-            outcomes = self._run(unique, disable_tqdm)
+            outcomes = run_batches(self, unique, disable_tqdm) if self.batch_mode else self._run(unique, disable_tqdm)
         for request, item in zip(requests, prepared, strict=True):
             _annotate(request, item, outcomes[item.key])
         return [trim_at_stops(outcomes[item.key].text, item.gen.stop) for item in prepared]
@@ -481,16 +484,19 @@ class APIChatLM(LM):
             row["input_tokens"] += item.prompt_tokens
             row["max_output_tokens"] += self.output_limit(item.gen)
         for row in per_task.values():
-            row["max_cost_usd"] = (
-                round(self.price.cost(int(row["input_tokens"]), int(row["max_output_tokens"])), 6) if self.price else 0
-            )
-        total = {k: sum(r[k] for r in per_task.values()) for k in (*DRY_RUN_COUNTS, "max_cost_usd")}
+            for column, batch in (("max_cost_usd", False), ("max_cost_batch_usd", True)):
+                tokens = int(row["input_tokens"]), int(row["max_output_tokens"])
+                row[column] = round(self.price.cost(*tokens, batch=batch), 6) if self.price else 0
+        total = {
+            k: sum(r[k] for r in per_task.values()) for k in (*DRY_RUN_COUNTS, "max_cost_usd", "max_cost_batch_usd")
+        }
         self.dry_run_estimate = {"total": total, "per_task": per_task, "priced": self.price is not None}
         print(
             f"[{self.provider}:{self.model}] dry run, nothing sent: {total['requests']} requests to send "
             f"({total['cached']} already cached, {total['truncated']} prompts cut to fit the context window, "
             f"{total['not_sendable']} too long to send), ~{total['input_tokens']} input tokens, "
-            f"<= {total['max_output_tokens']} output tokens, <= ${total['max_cost_usd']:.4f}",
+            f"<= {total['max_output_tokens']} output tokens, <= ${total['max_cost_usd']:.4f} "
+            f"(<= ${total['max_cost_batch_usd']:.4f} with batch=true)",
             file=sys.stderr,
         )
         return {key: Outcome("", "dry_run", item.error) for key, item in unique.items()}
@@ -540,15 +546,17 @@ class APIChatLM(LM):
                 "raise reasoning_tokens or lower reasoning_effort"
             )
             self.ledger.record_output_limit(
-                item.task, item.doc_id, message, answer.input_tokens, answer.output_tokens, answer.reasoning_tokens
-            )
+                item.task, item.doc_id, message, answer.input_tokens, answer.output_tokens, answer.reasoning_tokens,
+                batch=answer.batch,
+            )  # fmt: skip
             return Outcome("", "output_limit", message, answer.thinking)
         cached = CachedAnswer(answer.text, answer.input_tokens, answer.output_tokens, answer.thinking,
                               answer.reasoning_tokens)  # fmt: skip
         self.cache.put(item.key, self.provider, self.model, cached)
         self.ledger.record_answer(
-            item.task, item.doc_id, answer.input_tokens, answer.output_tokens, False, answer.reasoning_tokens
-        )
+            item.task, item.doc_id, answer.input_tokens, answer.output_tokens, False, answer.reasoning_tokens,
+            batch=answer.batch,
+        )  # fmt: skip
         return Outcome(answer.text, "done", thinking=answer.thinking)
 
     def _answer(self, item: Prepared, stop: threading.Event) -> Outcome:
@@ -642,7 +650,10 @@ class APIChatLM(LM):
             f"retries={total.retries} input_tokens={total.input_tokens} output_tokens={total.output_tokens} "
             f"reasoning_tokens={total.reasoning_tokens} cost=${total.cost_usd:.4f}"
         )
-        if self.price is None:
+        if self.price is not None:
+            tokens = total.input_tokens, total.output_tokens
+            line += f" ({total.batched} via batch; these tokens at {self.price.side_by_side(*tokens)})"
+        else:
             line += " (no price known for this model)"
         unanswered = total.failed + total.skipped_budget
         if unanswered and self._fatal is None:

@@ -22,6 +22,9 @@ from .families import longest_prefix, normalize_model_id, table
 PRICES_ENV = "MEDS_BENCH_PRICES"
 
 
+BATCH_DISCOUNT = 0.5  # both providers' batch interfaces bill half the list price
+
+
 @dataclass(frozen=True)
 class Price:
     """USD per million input and output tokens, synchronously and through a provider's batch interface."""
@@ -33,10 +36,15 @@ class Price:
 
     def cost(self, input_tokens: int, output_tokens: int, batch: bool = False) -> float:
         if batch:
-            rate_in = self.input / 2 if self.batch_input is None else self.batch_input
-            rate_out = self.output / 2 if self.batch_output is None else self.batch_output
+            rate_in = self.input * BATCH_DISCOUNT if self.batch_input is None else self.batch_input
+            rate_out = self.output * BATCH_DISCOUNT if self.batch_output is None else self.batch_output
             return (input_tokens * rate_in + output_tokens * rate_out) / 1e6
         return (input_tokens * self.input + output_tokens * self.output) / 1e6
+
+    def side_by_side(self, input_tokens: int, output_tokens: int) -> str:
+        """``sync $X / batch $Y``: what the tokens cost through each interface."""
+        sync, batch = self.cost(input_tokens, output_tokens), self.cost(input_tokens, output_tokens, batch=True)
+        return f"sync ${sync:.4f} / batch ${batch:.4f}"
 
 
 def _price(row: dict[str, Any]) -> Price:
@@ -83,6 +91,7 @@ class Usage:
     cost_usd: float = 0.0
     cached_input_tokens: int = 0
     cached_output_tokens: int = 0
+    batched: int = 0  # of ``sent``: answers received through a batch, priced at the batch rates
 
     def add(self, other: Usage) -> None:
         for name, value in asdict(other).items():
@@ -127,7 +136,14 @@ class Ledger:
             self._reserved = max(0.0, self._reserved - worst_case_usd)
 
     def record_answer(
-        self, task: str, doc_id: Any, input_tokens: int, output_tokens: int, cached: bool, reasoning_tokens: int = 0
+        self,
+        task: str,
+        doc_id: Any,
+        input_tokens: int,
+        output_tokens: int,
+        cached: bool,
+        reasoning_tokens: int = 0,
+        batch: bool = False,
     ) -> None:
         with self._lock:
             usage = self._task(task)
@@ -138,10 +154,11 @@ class Ledger:
                 self.per_request.append([task, doc_id, "cached", input_tokens, output_tokens, 0.0])
                 return
             usage.sent += 1
+            usage.batched += batch
             usage.input_tokens += input_tokens
             usage.output_tokens += output_tokens
             usage.reasoning_tokens += reasoning_tokens
-            cost = self.price.cost(input_tokens, output_tokens) if self.price is not None else 0.0
+            cost = self.price.cost(input_tokens, output_tokens, batch) if self.price is not None else 0.0
             usage.cost_usd += cost
             self.per_request.append([task, doc_id, "done", input_tokens, output_tokens, round(cost, 8)])
 
@@ -168,7 +185,14 @@ class Ledger:
             self.per_request.append([task, doc_id, "skipped_budget" if budget else "failed", 0, 0, 0.0])
 
     def record_output_limit(
-        self, task: str, doc_id: Any, message: str, input_tokens: int, output_tokens: int, reasoning_tokens: int
+        self,
+        task: str,
+        doc_id: Any,
+        message: str,
+        input_tokens: int,
+        output_tokens: int,
+        reasoning_tokens: int,
+        batch: bool = False,
     ) -> None:
         """A reply without answer text because thinking used the output allowance: unanswered, but paid for."""
         with self._lock:
@@ -177,7 +201,7 @@ class Ledger:
             usage.input_tokens += input_tokens
             usage.output_tokens += output_tokens
             usage.reasoning_tokens += reasoning_tokens
-            cost = self.price.cost(input_tokens, output_tokens) if self.price is not None else 0.0
+            cost = self.price.cost(input_tokens, output_tokens, batch) if self.price is not None else 0.0
             usage.cost_usd += cost
             self.failures.append({"task": task, "doc_id": doc_id, "error": message, "reason": "output limit"})
             self.per_request.append([task, doc_id, "output_limit", input_tokens, output_tokens, round(cost, 8)])

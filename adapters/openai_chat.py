@@ -18,21 +18,26 @@ sequences locally from then on (recorded), and that request is sent again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 from lm_eval.api.registry import register_model
 
 from .base import Answer, APIChatLM, Generation, _as_bool
+from .batch import BatchStatus, ItemError, exception_item_error, http_item_error
 from .families import ModelArgError, ThinkingPlan, thinking_plan
 from .retry import MalformedResponse
 from .thinking import split_inline_thinking
 
 log = logging.getLogger(__name__)
 
+BATCH_ENDPOINT = "/v1/chat/completions"
+BATCH_ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 MAX_STOP_SEQUENCES = 4  # the Chat Completions API accepts at most four
 STANDARD_ONLY = frozenset({"max_tokens", "temperature", "top_p", "stop"})
 REASONING_ONLY = frozenset({"max_completion_tokens"})
@@ -81,6 +86,7 @@ class OpenAIChatLM(APIChatLM):
     key_env = "OPENAI_API_KEY"
     base_url_env = "OPENAI_BASE_URL"
     example_model = "gpt-5.1"
+    batch_limits = (50_000, 200_000_000)  # requests and bytes per input file
 
     def __init__(
         self,
@@ -94,6 +100,7 @@ class OpenAIChatLM(APIChatLM):
         self.chat_template_kwargs = _template_kwargs(chat_template_kwargs, enable_thinking)
         # A model that thinks inline needs its stop sequences applied after the thinking is split off.
         self._stops_local = self.think_end_token is not None
+        self._uploads: dict[str, str] = {}  # batch input files uploaded, by content hash, until a batch uses one
         super().__init__(**kwargs)
         self._named_reasoning = self.family.known and self.family.thinking == "reasoning"
         self._reasoning = self._named_reasoning  # the form in use; a 400 naming a parameter switches it
@@ -202,6 +209,86 @@ class OpenAIChatLM(APIChatLM):
             output_tokens = self.counter.count(content) if content else 0
         limit = not split.answer.strip() and finish == "length"
         return Answer(split.answer, input_tokens, output_tokens, thinking, reasoning_tokens, output_limit=limit)
+
+
+    # --- Batch API (batch=true): one model per JSONL input file, uploaded with purpose "batch" ---------
+
+    def batch_line(self, custom_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One line of the batch input file."""
+        return {"custom_id": custom_id, "method": "POST", "url": BATCH_ENDPOINT, "body": body}
+
+    def batch_submit(self, lines: list[dict[str, Any]]) -> str:
+        """Upload ``lines`` as a JSONL file and start a batch on it; its id. A retry after a failed create
+        reuses the file already uploaded for the same lines."""
+        client = self._client_once()
+        data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
+        digest = hashlib.sha256(data).hexdigest()
+        if digest not in self._uploads:
+            upload = client.files.create(file=("meds-bench-batch.jsonl", data, "application/jsonl"), purpose="batch")
+            self._uploads[digest] = upload.id
+        batch = client.batches.create(
+            input_file_id=self._uploads[digest], endpoint=BATCH_ENDPOINT, completion_window="24h"
+        )
+        del self._uploads[digest]
+        return batch.id
+
+    def batch_status(self, batch_id: str) -> BatchStatus:
+        """Where the batch stands; its items count as expired once the whole batch has expired."""
+        batch = self._client_once().batches.retrieve(batch_id)
+        counts = batch.request_counts
+        total, done, failed = (counts.total, counts.completed, counts.failed) if counts else (0, 0, 0)
+        left = max(0, total - done - failed)
+        if batch.status in BATCH_ENDED:
+            return BatchStatus(
+                True, done, failed + (0 if batch.status == "expired" else left), left * (batch.status == "expired"), 0
+            )
+        return BatchStatus(False, done, failed, 0, left)
+
+    def batch_results(
+        self, batch_id: str, bodies: dict[str, dict[str, Any]]
+    ) -> Iterator[tuple[str, Answer | ItemError]]:
+        """Each item of an ended batch from its output and error files (``bodies``: the requests by custom_id)."""
+        client = self._client_once()
+        batch = client.batches.retrieve(batch_id)
+        if batch.status == "failed":  # the input file was refused as a whole: sending it again cannot help
+            errors = batch.errors.data if batch.errors and batch.errors.data else []
+            message = "; ".join(str(e.message) for e in errors) or "the batch failed validation"
+            for key in bodies:
+                yield key, ItemError("errored", f"batch {batch_id} failed: {message}", False)
+            return
+        seen = set()
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if not file_id:
+                continue
+            for line in client.files.content(file_id).text.splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    seen.add(row["custom_id"])
+                    yield row["custom_id"], self._batch_item(row, bodies.get(row["custom_id"], {}))
+        if batch.status == "cancelled":  # someone stopped it (`meds-bench batches cancel`): no follow-up
+            for key in bodies.keys() - seen:
+                yield key, ItemError("canceled", f"batch {batch_id} was cancelled", False)
+
+    def _batch_item(self, row: dict[str, Any], body: dict[str, Any]) -> Answer | ItemError:
+        error = row.get("error")
+        if error:  # not run: expired or cancelled with its batch, or refused by the batch runner
+            code = str(error.get("code") or "error")
+            kind = {"batch_expired": "expired", "batch_cancelled": "canceled"}.get(code, "errored")
+            return ItemError(kind, f"{code}: {error.get('message', '')}", kind != "canceled")
+        response = row.get("response") or {}
+        status = int(response.get("status_code") or 0)
+        data = response.get("body") or {}
+        if status != 200:
+            detail = data.get("error") if isinstance(data, dict) else None
+            return http_item_error(status, str(detail.get("message") if isinstance(detail, dict) else data))
+        try:
+            return self.parse_response(data, body)
+        except Exception as err:  # noqa: BLE001 - classified like a synchronous response
+            return exception_item_error(err)
+
+    def batch_cancel(self, batch_id: str) -> None:
+        """Ask the provider to stop the batch (finished items stay billed and downloadable)."""
+        self._client_once().batches.cancel(batch_id)
 
 
 def _choice_and_text(data: Any) -> tuple[dict[str, Any], str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from meds_bench import hub, preflight, sample_data_path, tasks_path
+from meds_bench.batches import add_batches_parser
 from meds_bench.catalog import CATEGORIES, TASKS
 from meds_bench.compare import add_compare_parser
 from meds_bench.data import (
@@ -272,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
     add_compare_parser(sub)
     add_export_submission_parser(sub)
+    add_batches_parser(sub)
     return parser
 
 

@@ -1,0 +1,386 @@
+"""Batch mode of the API adapters (``batch=true``): the same requests at the providers' batch rates.
+
+The shared layer; each provider module speaks its own batch interface through ``batch_line``,
+``batch_submit``, ``batch_status``, ``batch_results`` and ``batch_cancel``, within its ``batch_limits``.
+
+Contract of :func:`run_batches` (called by ``generate_until`` with the distinct requests of a run):
+- refused and cached requests are settled as in a synchronous run; nothing else is sent one by one;
+- a request that sits in a recorded batch of this cache directory that has not been collected is never
+  submitted again: that batch is polled and collected (the resume after kill -9, Ctrl-C or a crash);
+- the rest is budgeted at its batch worst case (``max_cost_usd``) and submitted in batches cut to the
+  provider's limits; each batch id and the request keys it carries are written to ``batches.json`` in
+  the cache directory as soon as the provider returns the id, before any waiting;
+- batches are polled with backoff (``batch_poll`` seconds, doubling to 60 s) under a progress bar;
+  answers go to the response cache and the ledger at the batch rates;
+- errored and expired items are never answers: those worth retrying go to a follow-up batch (at most
+  ``max_retries`` rounds) or, with ``batch_fallback=sync``, through the synchronous path and its retries;
+  the others (permanent errors, items of a cancelled batch), and whatever is left, are recorded as
+  failed like a synchronous failure.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tqdm import tqdm
+
+from .cache import CachedAnswer
+from .retry import RETRYABLE_STATUS, RequestFailed, call_with_retries, classify
+
+if TYPE_CHECKING:
+    from .base import Answer, APIChatLM, Outcome, Prepared
+
+STATE_FILE = "batches.json"
+BATCH_FALLBACKS = ("batch", "sync")
+DEFAULT_POLL_S = 5.0
+MAX_POLL_S = 60.0
+
+
+class BatchModeError(SystemExit):
+    """``batch=true`` cannot run as asked; uncaught, it ends the program with its one-line message."""
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """``batch_fallback`` (``batch`` or ``sync``) and the first polling interval in seconds."""
+
+    fallback: str
+    poll_s: float
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """A batch item that got no answer: ``kind`` errored / expired / canceled, and whether to retry it."""
+
+    kind: str
+    message: str
+    retryable: bool
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    """A batch as the provider reports it: ended or not, and its items by state."""
+
+    ended: bool
+    succeeded: int
+    errored: int
+    expired: int
+    processing: int
+
+
+def batch_settings(extra: dict[str, Any], dry_run: bool) -> BatchSettings | None:
+    """Pop ``batch``, ``batch_fallback`` and ``batch_poll`` from the model args; None unless ``batch=true``.
+
+    Raises:
+        BatchModeError: ``batch=true`` with ``dry_run=true``.
+        ValueError: a ``batch_fallback`` or ``batch_poll`` that is not valid.
+    """
+    from .base import _as_bool
+
+    enabled = _as_bool(extra.pop("batch", False))
+    fallback = str(extra.pop("batch_fallback", "batch")).strip().lower()
+    poll = extra.pop("batch_poll", DEFAULT_POLL_S)
+    if fallback not in BATCH_FALLBACKS:
+        raise ValueError(f"model argument batch_fallback={fallback!r}: use batch_fallback=batch or batch_fallback=sync")
+    try:
+        poll_s = float(poll)
+    except (TypeError, ValueError):
+        poll_s = -1.0
+    if poll_s <= 0:
+        raise ValueError(f"model argument batch_poll={poll!r}: give the first polling interval in seconds (> 0)")
+    if not enabled:
+        return None
+    if dry_run:
+        raise BatchModeError(
+            "meds-bench: batch=true with dry_run=true: the dry run already shows the batch cost; drop one of them"
+        )
+    return BatchSettings(fallback, poll_s)
+
+
+def http_item_error(status: int, message: str) -> ItemError:
+    """An item the provider answered with HTTP ``status``: retried like a synchronous request would be."""
+    return ItemError("errored", f"HTTP {status}: {message}", status in RETRYABLE_STATUS or status >= 500)
+
+
+def exception_item_error(exc: BaseException) -> ItemError:
+    """An item whose response could not be read (``parse_response`` raised ``exc``)."""
+    retryable, _, message = classify(exc)
+    return ItemError("errored", message, retryable)
+
+
+class BatchState:
+    """The batches recorded in one cache directory (``batches.json``), rewritten atomically under a lock.
+
+    Each record: ``id``, ``provider``, ``model``, ``endpoint``, ``keys`` (the cache keys, which are also
+    the ``custom_id`` of each item), ``created`` (epoch seconds) and ``state``: ``submitted`` until its
+    results are stored, then ``collected``; ``cancelled`` after ``meds-bench batches cancel``.
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory).expanduser()
+        self.path = self.directory / STATE_FILE
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every recorded batch, oldest first."""
+        if not self.path.exists():
+            return []
+        try:
+            return list(json.loads(self.path.read_text(encoding="utf-8"))["batches"])
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise BatchModeError(f"meds-bench: {self.path} is not a batch state file ({err}): move it away") from err
+
+    @contextmanager
+    def _locked(self) -> Iterator[list[dict[str, Any]]]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / (STATE_FILE + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            records = self.records()
+            yield records
+            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(json.dumps({"batches": records}, indent=1), encoding="utf-8")
+            os.replace(tmp, self.path)
+
+    def add(self, record: dict[str, Any]) -> None:
+        with self._locked() as records:
+            records.append(record)
+
+    def set_state(self, batch_id: str, state: str) -> None:
+        with self._locked() as records:
+            for record in records:
+                if record["id"] == batch_id:
+                    record["state"] = state
+
+
+def run_batches(lm: APIChatLM, unique: dict[str, Prepared], disable_tqdm: bool) -> dict[str, Outcome]:
+    """The outcome of each distinct request of a ``batch=true`` run; see the module docstring."""
+    stop = threading.Event()
+    outcomes: dict[str, Outcome] = {}
+    todo: dict[str, Prepared] = {}
+    for key, item in unique.items():
+        if item.error is not None or lm.cache.get(key) is not None:
+            outcomes[key] = lm._answer(item, stop)  # refused or cached: nothing is sent
+        else:
+            todo[key] = item
+    runner = _Runner(lm, outcomes, stop, disable_tqdm)
+    try:
+        if todo:
+            lm._client_once()
+            runner.run(todo)
+    except KeyboardInterrupt:
+        print(
+            f"[{lm.provider}:{lm.model}] interrupted: the submitted batches go on at the provider; rerun the same "
+            f"command to collect them, or cancel them with `meds-bench batches cancel --cache {lm.cache_dir}`",
+            file=sys.stderr,
+        )
+        raise
+    finally:
+        lm._summarise()
+    return outcomes
+
+
+class _Runner:
+    """One ``batch=true`` call: submission, polling, collection and follow-ups."""
+
+    def __init__(self, lm: APIChatLM, outcomes: dict[str, Outcome], stop: threading.Event, quiet: bool) -> None:
+        self.lm = lm
+        self.outcomes = outcomes
+        self.stop = stop
+        self.quiet = quiet or not lm.progress
+        self.state = BatchState(lm.cache_dir)
+        self.tag = f"[{lm.provider}:{lm.model}]"
+        self.reserved: dict[str, float] = {}  # batch id -> budget reserved for its items
+
+    def run(self, todo: dict[str, Prepared]) -> None:
+        live = self._recorded(todo)
+        pending, rounds = dict(todo), 0
+        while pending:
+            carried = {key for record in live for key in record["keys"]}
+            live += self._submit({key: item for key, item in pending.items() if key not in carried})
+            retry = self._wait(live, pending)
+            live = []
+            if not retry:
+                return
+            rounds += 1
+            if self.lm.batch_mode.fallback == "sync":
+                print(f"{self.tag} {len(retry)} batch item(s) unanswered: sending them one by one", file=sys.stderr)
+                items = [item for item, _ in retry.values()]
+                with ThreadPoolExecutor(max_workers=self.lm.num_concurrent) as pool:
+                    for item, outcome in zip(
+                        items, pool.map(lambda i: self.lm._answer(i, self.stop), items), strict=True
+                    ):
+                        self.outcomes[item.key] = outcome
+                return
+            if rounds > self.lm.policy.max_retries:
+                for item, error in retry.values():
+                    self._fail(item, f"batch item {error.kind} after {rounds} batches: {error.message}")
+                return
+            for item, _ in retry.values():
+                self.lm.ledger.record_retry(item.task)
+            print(f"{self.tag} {len(retry)} batch item(s) errored or expired: follow-up batch", file=sys.stderr)
+            pending = {key: item for key, (item, _) in retry.items()}
+
+    def _recorded(self, todo: dict[str, Prepared]) -> list[dict[str, Any]]:
+        """Uncollected batches of this provider, model and endpoint that carry requests of ``todo``."""
+        endpoint = self.lm.base_url or ""
+        live = [
+            record
+            for record in self.state.records()
+            if record["state"] == "submitted"
+            and (record["provider"], record["model"], record["endpoint"]) == (self.lm.provider, self.lm.model, endpoint)
+            and not todo.keys().isdisjoint(record["keys"])
+        ]
+        for record in live:
+            print(f"{self.tag} resuming batch {record['id']} ({len(record['keys'])} requests)", file=sys.stderr)
+        return live
+
+    def _fail(self, item: Prepared, message: str) -> None:
+        from .base import Outcome
+
+        self.lm.ledger.record_failure(item.task, item.doc_id, message)
+        self.outcomes[item.key] = Outcome("", "failed", message)
+
+    def _submit(self, items: dict[str, Prepared]) -> list[dict[str, Any]]:
+        """Budget ``items`` at the batch rates, cut them to the provider's limits, submit and record them."""
+        from .base import Outcome
+
+        lm, chunks, sizes = self.lm, [], []
+        max_requests, max_bytes = lm.batch_limits
+        for key, item in items.items():
+            worst = lm.price.cost(item.prompt_tokens, lm.output_limit(item.gen), batch=True) if lm.price else 0
+            if self.stop.is_set() or not lm.ledger.reserve(worst):
+                self.stop.set()
+                lm.ledger.record_failure(item.task, item.doc_id, "not sent: max_cost_usd reached", budget=True)
+                self.outcomes[key] = Outcome("", "skipped_budget", "not sent: max_cost_usd reached")
+                continue
+            line = lm.batch_line(key, item.body)
+            size = len(json.dumps(line, ensure_ascii=False).encode()) + 1
+            if not chunks or len(chunks[-1][0]) >= max_requests or sizes[-1] + size > max_bytes:
+                chunks.append(([], []))
+                sizes.append(0)
+            chunks[-1][0].append(line)
+            chunks[-1][1].append((item, worst))
+            sizes[-1] += size
+        records = []
+        for lines, carried in chunks:
+            try:
+                batch_id = self._poll(lambda lines=lines: lm.batch_submit(lines))
+            except RequestFailed as err:
+                if getattr(err.__cause__, "status_code", None) == 404:
+                    raise BatchModeError(f"meds-bench: batch=true: {self._no_endpoint(err.__cause__)}") from err
+                for item, worst in carried:
+                    lm.ledger.release(worst)
+                    self._fail(item, f"batch not submitted: {err}")
+                continue
+            record = {
+                "id": batch_id,
+                "provider": lm.provider,
+                "model": lm.model,
+                "endpoint": lm.base_url or "",
+                "keys": [line_item.key for line_item, _ in carried],
+                "created": time.time(),
+                "state": "submitted",
+            }
+            self.state.add(record)  # before any waiting: a rerun resumes it instead of paying twice
+            self.reserved[batch_id] = sum(worst for _, worst in carried)
+            print(f"{self.tag} submitted batch {batch_id} ({len(lines)} requests)", file=sys.stderr)
+            records.append(record)
+        return records
+
+    def _no_endpoint(self, err: BaseException) -> str:
+        request = getattr(err, "request", None)
+        route = str(request.url) if request is not None else "the batch route"
+        return f"{route} answered 404: this server has no batch interface; run without batch=true"
+
+    def _poll(self, fn: Callable[[], Any]) -> Any:
+        """``fn`` under the retry policy (``self.stop`` is the budget's: it must not cut these retries short)."""
+        return call_with_retries(fn, self.lm.policy)
+
+    def _wait(self, live: list[dict[str, Any]], pending: dict[str, Prepared]) -> dict[str, tuple[Prepared, ItemError]]:
+        """Poll ``live`` until each has ended, collecting each as it ends; the items to retry."""
+        retry: dict[str, tuple[Prepared, ItemError]] = {}
+        if not live:
+            return retry
+        bar = tqdm(
+            total=sum(len(r["keys"]) for r in live), desc=f"{self.tag[1:-1]} batch", disable=self.quiet, file=sys.stderr
+        )
+        ended: dict[str, BatchStatus] = {}
+        delay, open_ = self.lm.batch_mode.poll_s, list(live)
+        try:
+            while open_:
+                running: list[BatchStatus] = []
+                for record in list(open_):
+                    try:
+                        status = self._poll(lambda record=record: self.lm.batch_status(record["id"]))
+                    except RequestFailed as err:
+                        open_.remove(record)
+                        for key in record["keys"]:
+                            if key in pending and key not in self.outcomes:
+                                self._fail(pending[key], f"batch {record['id']} not polled ({err}): rerun to resume")
+                        continue
+                    if status.ended:
+                        retry.update(self._collect(record, pending))
+                        ended[record["id"]] = status
+                        open_.remove(record)
+                    else:
+                        running.append(status)
+                counts = [*ended.values(), *running]
+                bar.n = sum(s.succeeded + s.errored + s.expired for s in counts)
+                bar.set_postfix_str(
+                    f"succeeded={sum(s.succeeded for s in counts)} errored={sum(s.errored for s in counts)} "
+                    f"expired={sum(s.expired for s in counts)} processing={sum(s.processing for s in running)} "
+                    f"${self.lm.ledger.spent:.4f}",
+                    refresh=True,
+                )
+                if open_:
+                    time.sleep(delay)
+                    delay = min(delay * 2, max(self.lm.batch_mode.poll_s, MAX_POLL_S))
+        finally:
+            bar.close()
+        return retry
+
+    def _collect(self, record: dict[str, Any], pending: dict[str, Prepared]) -> dict[str, tuple[Prepared, ItemError]]:
+        """Store the answers of an ended batch; the items of this run it left unanswered and worth retrying."""
+        lm, retry, seen = self.lm, {}, set()
+        bodies = {key: pending[key].body for key in record["keys"] if key in pending}
+        try:
+            results = list(self._poll(lambda: list(lm.batch_results(record["id"], bodies))))
+        except RequestFailed as err:
+            results = [(key, ItemError("errored", f"results not read: {err}", True)) for key in bodies]
+        for key, result in results:
+            seen.add(key)
+            item = pending.get(key)
+            if item is None or key in self.outcomes:  # not asked for by this run: keep a good answer anyway
+                if not isinstance(result, ItemError) and not result.output_limit and lm.cache.get(key) is None:
+                    answer = CachedAnswer(
+                        result.text, result.input_tokens, result.output_tokens, result.thinking, result.reasoning_tokens
+                    )
+                    lm.cache.put(key, lm.provider, lm.model, answer)
+                continue
+            if isinstance(result, ItemError):
+                if result.retryable:
+                    retry[key] = (item, result)
+                else:
+                    self._fail(item, f"batch item {result.kind}: {result.message}")
+                continue
+            self.outcomes[key] = lm._record_answer(item, _batched(result))
+        for key in bodies.keys() - seen:
+            if key not in self.outcomes:
+                retry[key] = (pending[key], ItemError("errored", "no result returned for this item", True))
+        lm.ledger.release(self.reserved.pop(record["id"], 0.0))
+        self.state.set_state(record["id"], "collected")
+        return retry
+
+
+def _batched(answer: Answer) -> Answer:
+    return replace(answer, batch=True)

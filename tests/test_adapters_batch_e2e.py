@@ -1,0 +1,102 @@
+"""End-to-end batch mode: ``meds-bench eval ... batch=true`` over two sample tasks, killed with -9 while its batch
+runs and rerun with the same command, against the loopback batch fakes (issue 18, acceptance 1 and 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from batch_fake_server import FakeBatchServer
+
+from meds_bench import sample_data_path
+
+pytestmark = pytest.mark.slow
+
+KEY = "sk-e2e-batch-0123456789abcdef"
+TASKS = "meds_bench_mcqa_medqa_en,meds_bench_ner_bc4chem"
+MEDS_BENCH = [sys.executable, "-c", "import sys; from meds_bench.cli import main; sys.exit(main())"]
+PRICES = {
+    "gpt-4o": {"input": 2.0, "output": 8.0, "batch_input": 1.0, "batch_output": 4.0},
+    "claude-sonnet-4": {"input": 3.0, "output": 15.0, "batch_input": 1.5, "batch_output": 7.5},
+}
+
+
+def _command(model: str, url: str, out: Path, cache: Path, prices: Path, extra: str = "") -> list[str]:
+    model_id = {"meds-openai": "gpt-4o", "meds-anthropic": "claude-sonnet-4-0"}[model]
+    args = f"model={model_id},base_url={url},cache_dir={cache},prices={prices},timeout=30,backoff_base=0.01,batch_poll=0.05{extra}"
+    cmd = [*MEDS_BENCH, "eval", "--model", model, "--model_args", args, "--tasks", TASKS]
+    return [*cmd, "--apply_chat_template", "--output_path", str(out)]
+
+
+ENV = {
+    **os.environ,
+    "OPENAI_API_KEY": KEY,
+    "ANTHROPIC_API_KEY": KEY,
+    "HF_HUB_OFFLINE": "1",
+    "MEDS_BENCH_DATA_DIR": str(sample_data_path()),
+}
+
+
+def _results(out: Path) -> dict:
+    (path,) = sorted(out.rglob("results_*.json"))[-1:]
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(("model", "url_attr"), [("meds-openai", "openai_url"), ("meds-anthropic", "anthropic_url")])
+def test_killed_batch_run_resumes_and_scores_as_the_sync_run_at_half_cost(tmp_path, model, url_attr) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"models": PRICES}))
+    with FakeBatchServer(hold=True) as srv:
+        url = getattr(srv, url_attr)
+        sync = subprocess.run(
+            _command(model, url, tmp_path / "sync", tmp_path / "c_sync", prices),
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert sync.returncode == 0, sync.stderr[-3000:]
+        batch_cmd = _command(model, url, tmp_path / "batch", tmp_path / "c_batch", prices, ",batch=true")
+        child = subprocess.Popen(batch_cmd, env=ENV, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        try:
+            srv.wait_batches(lambda s: s.created == 1 and s.polls >= 2, timeout=240)
+            child.send_signal(signal.SIGKILL)
+            assert child.wait(timeout=60) == -signal.SIGKILL
+        finally:
+            if child.poll() is None:
+                child.kill()
+        assert not srv.batch_answered and not list((tmp_path / "batch").rglob("results_*.json"))
+        srv.release.set()
+        rerun = subprocess.run(batch_cmd, env=ENV, capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "resuming batch" in rerun.stderr and "submitted batch" not in rerun.stderr
+    assert srv.created == 1 and set(srv.batch_answered.values()) == {1}
+    sync_results, batch_results = _results(tmp_path / "sync"), _results(tmp_path / "batch")
+    assert batch_results["results"] == sync_results["results"]
+    assert set(batch_results["results"]) == set(TASKS.split(","))
+    sync_usage = sync_results["config"]["meds_api"]["usage"]["total"]
+    usage = batch_results["config"]["meds_api"]["usage"]["total"]
+    assert usage["batched"] == usage["sent"] == sync_usage["sent"] == len(srv.batch_answered) > 0
+    assert usage["cost_usd"] == pytest.approx(sync_usage["cost_usd"] / 2, abs=2e-6) and usage["cost_usd"] > 0
+
+
+def test_server_without_batch_interface_stops_the_eval_with_one_line(tmp_path) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"models": PRICES}))
+    with FakeBatchServer(no_batch=True) as srv:
+        run = subprocess.run(
+            _command("meds-openai", srv.openai_url, tmp_path / "o", tmp_path / "c", prices, ",batch=true"),
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert sum(srv.attempts.values()) == 0
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("meds-bench: batch=true: ") and "/v1/files answered 404" in last
