@@ -21,6 +21,15 @@ from meds_bench.report.tables import task_score_metric
 DEFAULT_MAX_SAMPLES = 200  # per run and task: keeps a full 53-task run's page to a few MB
 
 
+def sample_api_record(sample: dict[str, Any]) -> dict[str, Any]:
+    """What an API adapter recorded for the sample's request (status, error, thinking), or {}."""
+    args = sample.get("arguments")
+    first = next(iter(args.values()), None) if isinstance(args, dict) and args else None
+    kwargs = first.get("arg_1") if isinstance(first, dict) else None
+    record = kwargs.get("meds_api") if isinstance(kwargs, dict) else None
+    return record if isinstance(record, dict) else {}
+
+
 def _first_text(value: Any) -> Any:
     while isinstance(value, (list, tuple)) and value:
         value = value[0]
@@ -101,6 +110,7 @@ def explorer_data(runs: Sequence[Run], max_samples: int = DEFAULT_MAX_SAMPLES) -
                 doc = s.get("doc") if isinstance(s.get("doc"), dict) else {}
                 prompt = sample_prompt(s)
                 resp = _first_text(s.get("resps"))
+                api = sample_api_record(s)
                 records.append(
                     {
                         "run": r,
@@ -109,6 +119,8 @@ def explorer_data(runs: Sequence[Run], max_samples: int = DEFAULT_MAX_SAMPLES) -
                         "prompt": prompts.setdefault(prompt, len(prompts)),
                         "response": "" if resp is None else str(resp),
                         "extracted": _extracted(s),
+                        "thinking": str(api.get("thinking") or ""),
+                        "status": str(api.get("status") or ""),
                         "gold": str(s.get("target", doc.get("output", ""))),
                         "score": sample_score(name, s),
                         "metrics": _metric_values(name, s),

@@ -57,8 +57,12 @@ def usage_text(run: Run) -> str:
         f"${usage.get('cost_usd', 0.0):.4f}"
     )
     extra = [f"{usage[k]} {k.replace('_', ' ')}" for k in ("cached", "failed", "skipped_budget") if usage.get(k)]
+    if usage.get("output_limit"):
+        extra.append(f"{usage['output_limit']} without answer text (output limit)")
     if run.api.get("dry_run"):
         extra.append("dry run")
+    if run.unanswered:
+        extra.insert(0, f"INCOMPLETE: {run.unanswered} requests unanswered, scored 0")
     return text + (f" ({', '.join(extra)})" if extra else "")
 
 

@@ -59,6 +59,12 @@ class Run:
         return sorted(kinds)
 
     @property
+    def unanswered(self) -> int:
+        """API requests of the run that got no answer (failed, not sent for the budget, no answer text)."""
+        total = ((self.api or {}).get("usage") or {}).get("total") or {}
+        return sum(int(total.get(k) or 0) for k in ("failed", "skipped_budget", "output_limit"))
+
+    @property
     def is_sample(self) -> bool:
         """True when any task ran on the bundled synthetic sample data."""
         return "sample" in self.sources
@@ -150,12 +156,14 @@ def load_run(path: Path, label: str | None = None) -> Run:
         if isinstance(counts, dict) and counts.get("effective", 0) < counts.get("original", 0):
             partial.append(info.name)
         n = entry.get("sample_len", counts.get("effective") if isinstance(counts, dict) else None)
+        usage = per_task_usage.get(info.name)
+        answered = usage is None or (usage.get("sent", 0) + usage.get("cached", 0)) > 0 or api.get("dry_run")
         tasks[info.name] = TaskResult(
             name=info.name,
-            metrics=_metric_values(entry, info.name),
+            metrics=_metric_values(entry, info.name) if answered else {},  # no answer at all: missing, never 0
             n=n if isinstance(n, int) else None,
             provenance=metadata.get("meds_bench_data"),
-            usage=per_task_usage.get(info.name),
+            usage=usage,
             samples=samples if samples is not None and samples.is_file() else None,
             stderr=_metric_values(entry, info.name, "_stderr"),
         )
