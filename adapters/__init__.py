@@ -11,6 +11,7 @@ import lm_eval.models  # noqa: F401
 
 from .anthropic_messages import AnthropicMessagesLM
 from .base import PROCESS_TALLY, APIChatLM, failed_requests
+from .batch import BatchModeError
 from .errors import AdapterError, MissingCredentials, RunStopped
 from .families import ModelArgError
 from .guard import CredentialedDataError, SecretInArgsError, check_model_args_argv
@@ -25,6 +26,7 @@ __all__ = [
     "APIChatLM",
     "AdapterError",
     "AnthropicMessagesLM",
+    "BatchModeError",
     "CredentialedDataError",
     "MissingCredentials",
     "ModelArgError",

@@ -97,6 +97,6 @@ def test_server_without_batch_interface_stops_the_eval_with_one_line(tmp_path) -
             timeout=300,
         )
         assert sum(srv.attempts.values()) == 0
-    assert run.returncode != 0
+    assert run.returncode == 2 and "Traceback" not in run.stderr
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("meds-bench: batch=true: ") and "/v1/files answered 404" in last

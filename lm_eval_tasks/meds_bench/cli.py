@@ -197,6 +197,11 @@ def _cmd_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
         adapters.PROCESS_TALLY.reset()
     try:
         HarnessCLI().execute(namespace)
+    except SystemExit as err:  # batch=true that cannot run as asked: its message is one line
+        if adapters is None or not isinstance(err, adapters.BatchModeError):
+            raise
+        print(err, file=sys.stderr)
+        return 2
     except Exception as err:
         if adapters is None or not isinstance(err, adapters.USER_ERRORS):
             raise
