@@ -28,7 +28,8 @@ PRICES = {
 
 def _command(model: str, url: str, out: Path, cache: Path, prices: Path, extra: str = "") -> list[str]:
     model_id = {"meds-openai": "gpt-4o", "meds-anthropic": "claude-sonnet-4-0"}[model]
-    args = f"model={model_id},base_url={url},cache_dir={cache},prices={prices},timeout=30,backoff_base=0.01,batch_poll=0.05{extra}"
+    args = f"model={model_id},base_url={url},cache_dir={cache},prices={prices},timeout=30,backoff_base=0.01"
+    args += f",batch_poll=0.05{extra}"
     cmd = [*MEDS_BENCH, "eval", "--model", model, "--model_args", args, "--tasks", TASKS]
     return [*cmd, "--apply_chat_template", "--output_path", str(out)]
 
