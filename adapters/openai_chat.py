@@ -210,7 +210,6 @@ class OpenAIChatLM(APIChatLM):
         limit = not split.answer.strip() and finish == "length"
         return Answer(split.answer, input_tokens, output_tokens, thinking, reasoning_tokens, output_limit=limit)
 
-
     # --- Batch API (batch=true): one model per JSONL input file, uploaded with purpose "batch" ---------
 
     def batch_line(self, custom_id: str, body: dict[str, Any]) -> dict[str, Any]:
