@@ -267,6 +267,12 @@ class APIChatLM(LM):
         self.num_concurrent = max(1, int(num_concurrent))
         self.timeout = float(timeout)
         self.dry_run = _as_bool(dry_run)
+        self._api_key = os.environ.get(self.key_env, "")
+        if not self.dry_run and self.needs_api_key() and not self._api_key:
+            raise MissingCredentials(
+                f"{self.key_env} is not set: export it in the environment (API keys are never read from "
+                f"arguments or files), or pass dry_run=true to estimate the run without sending anything"
+            )
         self.allow_credentialed = _as_bool(allow_credentialed)
         self.max_gen_toks = int(max_gen_toks)
         self.progress = _as_bool(progress)
@@ -285,9 +291,8 @@ class APIChatLM(LM):
         )
         self.counter = counter_for(self.provider, self.model)
         self.policy = RetryPolicy(max_retries=int(max_retries), base=float(backoff_base), cap=float(backoff_max))
-        self.price = price_for(self.family.name or self.model, load_prices(prices)) or price_for(
-            self.model, load_prices(prices)
-        )
+        table = load_prices(prices)
+        self.price = price_for(self.model, table) or (price_for(self.family.name, table) if self.family.name else None)
         budget = float(max_cost_usd) if max_cost_usd not in (None, "") else None
         if budget is not None and self.price is None:
             raise ModelArgError(
@@ -297,18 +302,12 @@ class APIChatLM(LM):
         self.cache_dir = Path(cache_dir or os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR).expanduser()
         self.cache = ResponseCache(self.cache_dir)
         self.dry_run_estimate: dict[str, Any] | None = None
-        self._api_key = os.environ.get(self.key_env, "")
         self._client: Any = None
         self._reported: dict[str, int] = dict.fromkeys(UNANSWERED, 0)  # already added to PROCESS_TALLY
         self._fatal: str | None = None  # why the run must stop
         self._form_lock = threading.Lock()
         self._removed: dict[str, str] = {}  # body field -> the provider's message that removed it
         self._sampling_notes: set[str] = set()
-        if not self.dry_run and self.needs_api_key() and not self._api_key:
-            raise MissingCredentials(
-                f"{self.key_env} is not set: export it in the environment (API keys are never read from "
-                f"arguments or files), or pass dry_run=true to estimate the run without sending anything"
-            )
         if self.price is None:
             log.warning("no price known for %s: costs are reported as 0 (add it with prices=PATH)", self.model)
 
