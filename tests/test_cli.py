@@ -91,6 +91,14 @@ def test_eval_without_tasks_is_one_line(capsys):
     assert capsys.readouterr().err == "meds-bench: no tasks: give --tasks (or `tasks:` in the --config file)\n"
 
 
+def test_eval_refuses_a_key_in_any_model_args_word(capsys, sample_dir):
+    argv = ["eval", "--data-dir", str(sample_dir), "--model", "meds-openai", "--tasks", "task57"]
+    assert main([*argv, "--model_args", "model=gpt-4o", "api_key=sk-0123456789abcdef"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("meds-bench: model argument 'api_key' looks like a credential")
+    assert "sk-0123456789abcdef" not in line
+
+
 def _config(tmp_path, text: str) -> str:
     path = tmp_path / "run.yaml"
     path.write_text(text)

