@@ -14,7 +14,7 @@ from .base import PROCESS_TALLY, APIChatLM, failed_requests
 from .batch import BatchModeError
 from .errors import AdapterError, MissingCredentials, RunStopped
 from .families import ModelArgError
-from .guard import CredentialedDataError, SecretInArgsError, check_model_args_argv
+from .guard import CredentialedDataError, SecretInArgsError
 from .openai_chat import OpenAIChatLM
 
 # What `meds-bench eval` prints as one line and exits on (before any request, or when a run must stop).
@@ -33,6 +33,5 @@ __all__ = [
     "OpenAIChatLM",
     "RunStopped",
     "SecretInArgsError",
-    "check_model_args_argv",
     "failed_requests",
 ]

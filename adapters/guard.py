@@ -87,18 +87,3 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if secret and len(secret) >= 8:
             text = text.replace(secret, "***")
     return text
-
-
-def check_model_args_argv(argv: list[str]) -> None:
-    """Apply :func:`check_no_secrets` to the ``--model_args`` of an lm_eval command line, before lm_eval
-    logs or records them."""
-    for i, arg in enumerate(argv):
-        value = None
-        if arg == "--model_args" and i + 1 < len(argv):
-            value = argv[i + 1]
-        elif arg.startswith("--model_args="):
-            value = arg.split("=", 1)[1]
-        if value is None or value.lstrip().startswith("{"):
-            continue
-        pairs = dict(item.split("=", 1) for item in value.split(",") if "=" in item)
-        check_no_secrets({k.strip(): v.strip() for k, v in pairs.items()})

@@ -18,7 +18,6 @@ from meds_bench_adapters.guard import (
     CredentialedDataError,
     SecretInArgsError,
     check_credentialed,
-    check_model_args_argv,
     credentialed_tasks,
 )
 from meds_bench_adapters.retry import (
@@ -213,14 +212,6 @@ def test_secrets_in_model_args_refused(args: dict[str, str], tmp_path) -> None:
     with pytest.raises(SecretInArgsError):
         adapters.OpenAIChatLM(model="gpt-4o", cache_dir=tmp_path, **args)
     assert list(tmp_path.iterdir()) == []  # refused before anything was created
-
-
-def test_secret_check_of_command_line() -> None:
-    check_model_args_argv(["--model", "meds-openai", "--model_args", "model=gpt-4o,max_cost_usd=3"])
-    with pytest.raises(SecretInArgsError):
-        check_model_args_argv(["--model_args", "model=gpt-4o,api_key=sk-123"])
-    with pytest.raises(SecretInArgsError):
-        check_model_args_argv(["--model_args=base_url=https://a:b@h/v1"])
 
 
 def test_missing_key_and_unknown_args(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
