@@ -270,3 +270,49 @@ def test_nothing_listening_is_told_before_any_request(tmp_path) -> None:
     with pytest.raises(adapters.RunStopped, match=f"nothing answers at http://127.0.0.1:{port}/v1"):
         lm.generate_until(make_instances("meds_bench_mcqa_medqa_en", 2))
     assert lm.ledger.total().failed == 0  # nothing was tried
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"model": "claude-opus-4-7", "temperature": 0}, 400, "`temperature` is deprecated for this model."),
+        ({"model": "claude-fable-5", "top_p": 0.9}, 400, "`top_p` is deprecated for this model."),
+        ({"model": "claude-sonnet-4-5", "temperature": 0.7, "top_p": 0.9}, 400, "cannot both be specified"),
+        (
+            {"model": "claude-opus-4-7", "thinking": {"type": "enabled", "budget_tokens": 2048}, "max_tokens": 4096},
+            400,
+            '"thinking.type.enabled" is not supported',
+        ),  # fmt: skip
+        ({"model": "claude-mythos-5", "thinking": {"type": "disabled"}}, 400, '"thinking.type.disabled" is not'),
+        ({"model": "claude-sonnet-4-5", "thinking": {"type": "adaptive"}}, 400, '"thinking.type.adaptive" is not'),
+        (
+            {"model": "claude-haiku-4-5", "thinking": {"type": "enabled", "budget_tokens": 512}, "max_tokens": 4096},
+            400,
+            "greater than or equal to 1024",
+        ),  # fmt: skip
+        (
+            {"model": "claude-haiku-4-5", "thinking": {"type": "enabled", "budget_tokens": 2048}, "max_tokens": 2048},
+            400,
+            "`max_tokens` must be greater than `thinking.budget_tokens`",
+        ),  # fmt: skip
+        (
+            {
+                "model": "claude-sonnet-4-0",
+                "thinking": {"type": "enabled", "budget_tokens": 1024},
+                "max_tokens": 2048,
+                "temperature": 0,
+            },
+            400,
+            "temperature may only be set to 1 when thinking",
+        ),  # fmt: skip
+        ({"model": "claude-3-5-sonnet-20241022"}, 404, "model: claude-3-5-sonnet-20241022"),
+    ],
+)
+def test_the_fake_refuses_what_the_provider_refuses(body, status, message) -> None:
+    """The fake is as strict as the documented API, so the tests above that pass through it mean something."""
+    from adapters_fake_server import claude_refusal
+
+    refused = claude_refusal(body)
+    assert refused is not None and refused[0] == status and message in refused[2]
+    accepted = {"model": "claude-opus-4-7", "max_tokens": 100, "thinking": {"type": "adaptive"}}
+    assert claude_refusal({**accepted, "output_config": {"effort": "high"}}) is None
