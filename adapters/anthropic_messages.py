@@ -63,6 +63,11 @@ class AnthropicMessagesLM(APIChatLM):
         self.region = region or None
         self.project_id = project_id or None
         super().__init__(**kwargs)
+        if self.batch_mode and self.platform != "anthropic":
+            raise ModelArgError(
+                f"batch=true: the anthropic SDK has no Message Batches client for platform={self.platform}; "
+                "run without batch=true there, or use Anthropic's API"
+            )
 
     def needs_api_key(self) -> bool:
         return self.platform == "anthropic"

@@ -221,6 +221,8 @@ def test_missing_key_and_unknown_args(tmp_path, monkeypatch: pytest.MonkeyPatch)
     adapters.AnthropicMessagesLM(model="claude-sonnet-5", cache_dir=tmp_path, dry_run=True)  # a dry run needs no key
     # Bedrock and Vertex use their platforms' credentials, not ANTHROPIC_API_KEY.
     adapters.AnthropicMessagesLM(model="anthropic.claude-opus-4-7", cache_dir=tmp_path, platform="bedrock")
+    with pytest.raises(ValueError, match="batch=true: the anthropic SDK has no Message Batches client for platform"):
+        adapters.AnthropicMessagesLM(model="claude-sonnet-5", cache_dir=tmp_path, platform="vertex", batch=True)
     with pytest.raises(ValueError, match="platform='azure': use one of anthropic, bedrock, vertex"):
         adapters.AnthropicMessagesLM(model="claude-sonnet-5", cache_dir=tmp_path, platform="azure")
     with pytest.raises(TypeError, match="max_cost"):
