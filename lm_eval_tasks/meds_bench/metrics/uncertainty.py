@@ -5,7 +5,7 @@ deviation (ddof=1) over sqrt(n). The corpus-level aggregations of NER (micro P/R
 counts) and HoC (macro P/R/F1 over the ten hallmarks) have no closed form: their standard error is
 the standard deviation of the statistic over a seeded bootstrap over documents, vectorised as
 ``multinomial weights (draws x n) @ per-document counts (n x k)``. :func:`stderr_function` is the
-one place that picks the estimator; :func:`install` makes lm-eval use it for our aggregations.
+one place that picks the estimator; :func:`install_stderr` makes lm-eval use it for our aggregations.
 """
 
 from __future__ import annotations
@@ -104,7 +104,9 @@ def corpus_statistic(aggregation: str) -> tuple[CountsFn, StatFn] | None:
 
 
 def _ours(agg: Callable[..., Any], draws: int) -> StderrFn | None:
-    name = f"{getattr(agg, '__module__', '')}.{getattr(agg, '__qualname__', '')}"
+    module = getattr(agg, "__module__", "")
+    # The hooks module, or this very module when both are joined into one file (meds-bench export-lm-eval).
+    name = f"{_HOOKS if module == __name__ else module}.{getattr(agg, '__qualname__', '')}"
     if name == f"{_HOOKS}.answered":
         return _answered_stderr
     corpus = corpus_statistic(name)
@@ -131,10 +133,10 @@ def stderr_function(
     return _ours(agg, min(bootstrap_iters, DRAWS)) or fallback(metric=agg, bootstrap_iters=bootstrap_iters)
 
 
-def install() -> None:
+def install_stderr() -> None:
     """Make lm-eval's per-task aggregation (``evaluator_utils``) use :func:`stderr_function`, so
     results carry ``<metric>_stderr`` for our corpus-level aggregations too. Idempotent."""
-    import lm_eval.evaluator_utils as evaluator_utils
+    from lm_eval import evaluator_utils
 
     current = evaluator_utils.stderr_for_metric
     if getattr(current, "meds_bench", False):
