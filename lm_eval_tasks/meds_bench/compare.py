@@ -88,7 +88,7 @@ def _scored_file_docs(path: Path) -> RunDocs:
     out: RunDocs = {}
     for record, values in zip(records, score_records(records), strict=True):
         docs = out.setdefault(record.task, {})
-        text = record.doc.get("input")
+        text = record.doc.get("prompt")
         docs[str(len(docs))] = Doc(_hash(text) if isinstance(text, str) and text else None, values)
     return out
 
