@@ -63,7 +63,7 @@ demo: install
 		--output_path $(DEMO)/eval-finetuned
 	@echo "[4/4] writing the report"
 	@$(BIN)/meds-bench report untrained=$(DEMO)/eval-untrained finetuned=$(DEMO)/eval-finetuned \
-		--include-sample --out $(DEMO)/report
+		--include-sample --baseline $(DEMO)/eval-untrained --out $(DEMO)/report
 
 # The leaderboard report over results files or folders: make report RESULTS="a=outputs/eval b=..."
 report: install

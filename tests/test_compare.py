@@ -149,7 +149,9 @@ def test_demo_headline_line_carries_the_paired_ci_and_p_value(tmp_path):
         samples=dict.fromkeys(NER, tuned),
         n=6,
     )
-    lines = headline([f"untrained={tmp_path / 'u'}", f"finetuned={tmp_path / 'f'}"]).splitlines()
+    runs = [f"untrained={tmp_path / 'u'}", f"finetuned={tmp_path / 'f'}"]
+    assert "paired" not in headline(runs)  # only with report --baseline: it reads every sample
+    lines = headline(runs, paired=True).splitlines()
     line = lines[-1]
     # the line .ci/run looks for, unchanged, with the paired CI and p-value after it
     assert re.match(r"^  finetuned .* \+[0-9]+\.[0-9]+ vs untrained", line), line
@@ -167,3 +169,14 @@ def test_corpus_permutation_p_finds_a_clear_difference_and_is_seeded():
     result = paired_corpus(good, bad, f1)
     assert result.diff == 100.0 and result.p_value == pytest.approx(1 / 2001)
     assert paired_corpus(good, bad, f1) == result
+
+
+def test_a_folder_with_several_runs_gives_the_newest(tmp_path):
+    from meds_bench.compare import load_docs
+
+    task = "meds_bench_mcqa_medqa_en"
+    path = write_run(tmp_path / "a", "m", {task: {"acc": 0.0}}, samples={task: MCQA_DOCS})
+    old = path.with_name(f"samples_{task}_{DATE}.jsonl")
+    newer = old.with_name(f"samples_{task}_2026-01-01T00-00-00.000000.jsonl")
+    newer.write_text(old.read_text().splitlines()[0] + "\n")
+    assert list(load_docs(tmp_path / "a")[task]) == ["0"]  # the newer file holds one document

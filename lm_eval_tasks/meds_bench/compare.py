@@ -24,6 +24,7 @@ from meds_bench.metrics.paired import Paired, combine, holm, paired_corpus, pair
 from meds_bench.metrics.rescore import (
     ScoreInputError,
     load_groups,
+    newest_samples_files,
     read_predictions,
     sample_record,
     task_from_samples_name,
@@ -94,7 +95,8 @@ def _scored_file_docs(path: Path) -> RunDocs:
 
 
 def load_docs(path: Path) -> RunDocs:
-    """Per-task scored documents of a run folder, samples file or scored CSV/JSONL."""
+    """Per-task scored documents of a run folder (the newest samples file per task when the folder
+    holds several runs), a samples file, or a scored CSV/JSONL."""
     if path.is_dir():
         files = sorted(path.rglob("samples_*.jsonl"))
         if not files:
@@ -103,32 +105,17 @@ def load_docs(path: Path) -> RunDocs:
         files = [path]
     else:
         raise CompareInputError(f"{path}: no such file or folder")
-    out: RunDocs = {}
-    for file in files:
-        task = task_from_samples_name(file)
-        if task is None:
-            if path.is_dir():
-                continue
-            try:
-                return _scored_file_docs(file)
-            except ScoreInputError as err:
-                raise CompareInputError(str(err)) from None
-        if task in out:
-            raise CompareInputError(
-                f"{path}: several samples files for {task} (several runs in one folder); pass one run's folder or file"
-            )
-        out[task] = _samples_docs(file, task)
-    return out
+    if path.is_file() and task_from_samples_name(path) is None:
+        try:
+            return _scored_file_docs(path)
+        except ScoreInputError as err:
+            raise CompareInputError(str(err)) from None
+    return {task: _samples_docs(file, task) for task, file in newest_samples_files(files).items()}
 
 
 def docs_of_samples(files: Iterable[Path]) -> RunDocs:
-    """Per-task scored documents of known samples files (one per task)."""
-    out: RunDocs = {}
-    for file in files:
-        task = task_from_samples_name(file)
-        if task is not None:
-            out[task] = _samples_docs(file, task)
-    return out
+    """Per-task scored documents of known samples files (the newest per task)."""
+    return {task: _samples_docs(file, task) for task, file in newest_samples_files(files).items()}
 
 
 def _paired_task(task: str, a: list[Doc], b: list[Doc]) -> Paired:

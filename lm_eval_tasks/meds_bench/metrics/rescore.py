@@ -66,6 +66,17 @@ def task_from_samples_name(path: Path) -> str | None:
     return None
 
 
+def newest_samples_files(files: Iterable[Path]) -> dict[str, Path]:
+    """Task -> its newest ``samples_<task>_<date>.jsonl`` among ``files`` (the names end in lm-eval's
+    ISO date, so the greatest name is the newest run); other files are ignored."""
+    newest: dict[str, Path] = {}
+    for file in files:
+        task = task_from_samples_name(file)
+        if task is not None and (task not in newest or file.name > newest[task].name):
+            newest[task] = file
+    return newest
+
+
 def sample_record(obj: Any, where: str, path: Path, forced: TaskInfo | None) -> Record:
     """The record of one JSON line: an lm-eval samples line, or a plain prediction row."""
     if not isinstance(obj, dict):
