@@ -180,3 +180,10 @@ def test_a_folder_with_several_runs_gives_the_newest(tmp_path):
     newer = old.with_name(f"samples_{task}_2026-01-01T00-00-00.000000.jsonl")
     newer.write_text(old.read_text().splitlines()[0] + "\n")
     assert list(load_docs(tmp_path / "a")[task]) == ["0"]  # the newer file holds one document
+
+
+def test_a_samples_line_without_doc_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "samples_meds_bench_mcqa_medqa_en_2025-01-01T00-00-00.jsonl"
+    bad.write_text(json.dumps({"doc_id": 0, "doc": "text", "filtered_resps": ["B"]}) + "\n")
+    assert main(["compare", str(bad), str(bad)]) == 2
+    assert capsys.readouterr().err == f"meds-bench compare: {bad}:1: field 'doc': expected an object\n"

@@ -75,7 +75,10 @@ def _samples_docs(path: Path, task: str) -> dict[str, Doc]:
         if all(name in obj for name in names):  # the harness's own per-document values
             values = {name: obj[name] for name in names}
         else:
-            record = sample_record(obj, f"{path}:{k}", path, info)
+            try:
+                record = sample_record(obj, f"{path}:{k}", path, info)
+            except ScoreInputError as err:
+                raise CompareInputError(str(err)) from None
             values = score_doc(record.doc, record.prediction, info)
         prompt = obj.get("prompt_hash") or (_hash(sample_prompt(obj)) if obj.get("arguments") else None)
         docs[str(obj["doc_id"])] = Doc(prompt, values)
