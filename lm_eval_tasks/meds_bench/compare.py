@@ -12,6 +12,7 @@ one samples file, or a scored CSV/JSONL that ``meds-bench score`` reads (the rel
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Iterable, Mapping
@@ -57,6 +58,12 @@ def _hash(text: str) -> str:
 
 
 def _samples_docs(path: Path, task: str) -> dict[str, Doc]:
+    return _cached_samples_docs(path.resolve(), path.stat().st_mtime_ns, task)
+
+
+# report --baseline reads each run for the marks, then for the headline; mtime_ns makes a rewritten file read again
+@functools.lru_cache(maxsize=128)
+def _cached_samples_docs(path: Path, mtime_ns: int, task: str) -> dict[str, Doc]:
     from meds_bench.metrics.scorers import score_doc
     from meds_bench.report.explorer import sample_prompt
 
