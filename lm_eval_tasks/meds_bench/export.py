@@ -52,6 +52,7 @@ MODULES = (
     "metrics/tokenization",
     "metrics/text_similarity",
     "metrics/scorers",
+    "metrics/uncertainty",
     "metrics/hooks",
     "task",
 )

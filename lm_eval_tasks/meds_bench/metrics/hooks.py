@@ -16,7 +16,7 @@ from meds_bench.metrics.closed_set import gold_string
 from meds_bench.metrics.hoc import macro_scores
 from meds_bench.metrics.ner import micro_scores
 from meds_bench.metrics.scorers import SCORERS
-from meds_bench.metrics.uncertainty import install as install_stderr
+from meds_bench.metrics.uncertainty import install_stderr
 
 
 def prediction_of(results: Any) -> Any:

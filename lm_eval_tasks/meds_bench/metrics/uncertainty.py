@@ -5,7 +5,7 @@ deviation (ddof=1) over sqrt(n). The corpus-level aggregations of NER (micro P/R
 counts) and HoC (macro P/R/F1 over the ten hallmarks) have no closed form: their standard error is
 the standard deviation of the statistic over a seeded bootstrap over documents, vectorised as
 ``multinomial weights (draws x n) @ per-document counts (n x k)``. :func:`stderr_function` is the
-one place that picks the estimator; :func:`install` makes lm-eval use it for our aggregations.
+one place that picks the estimator; :func:`install_stderr` makes lm-eval use it for our aggregations.
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ def _answered_stderr(items: Sequence[Any]) -> float:
     return mean_stderr([100.0 if item else 0.0 for item in items])
 
 
-_HOOKS = "meds_bench.metrics.hooks"
+# The hooks module: meds_bench.metrics.hooks, or the exported task folder's utils.py holding both.
+_HOOKS = f"{__name__.rpartition('.')[0]}.hooks" if "." in __name__ else __name__
 _STAT = {"precision": 0, "recall": 1, "f1": 2}
 CountsFn = Callable[[Any], np.ndarray]
 StatFn = Callable[[np.ndarray], np.ndarray]
@@ -131,10 +132,10 @@ def stderr_function(
     return _ours(agg, min(bootstrap_iters, DRAWS)) or fallback(metric=agg, bootstrap_iters=bootstrap_iters)
 
 
-def install() -> None:
+def install_stderr() -> None:
     """Make lm-eval's per-task aggregation (``evaluator_utils``) use :func:`stderr_function`, so
     results carry ``<metric>_stderr`` for our corpus-level aggregations too. Idempotent."""
-    import lm_eval.evaluator_utils as evaluator_utils
+    from lm_eval import evaluator_utils
 
     current = evaluator_utils.stderr_for_metric
     if getattr(current, "meds_bench", False):
