@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from report_fixtures import DATE, MCQA_DOCS, NER, NER_DOCS, write_run
+from report_fixtures import DATE, MCQA, MCQA_DOCS, NER, NER_DOCS, write_run
 
 from meds_bench.cli import main
 from meds_bench.metrics.paired import holm, paired_corpus, paired_mean, sign_flip_p
@@ -187,3 +188,16 @@ def test_a_samples_line_without_doc_is_one_line(tmp_path, capsys):
     bad.write_text(json.dumps({"doc_id": 0, "doc": "text", "filtered_resps": ["B"]}) + "\n")
     assert main(["compare", str(bad), str(bad)]) == 2
     assert capsys.readouterr().err == f"meds-bench compare: {bad}:1: field 'doc': expected an object\n"
+
+
+def test_report_cli_ends_with_the_paired_headline(tmp_path, capsys):
+    docs = [(f"Which {k}? A. x B. heparin C. y D. z", "The right answer is B: heparin", "B") for k in range(8)]
+    for name, answer in (("untrained", "D"), ("finetuned", "B")):
+        # "B" is right on the seven lettered tasks; PubMedQA (yes/no/maybe) scores it 0 either way
+        scores = {t: {"acc": 100.0 if answer == "B" and t != "meds_bench_mcqa_pubmedqa" else 0.0} for t in MCQA}
+        write_run(tmp_path / name, name, scores, samples={t: [(q, g, answer) for q, g, _ in docs] for t in MCQA}, n=8)
+    args = ["report", f"untrained={tmp_path / 'untrained'}", f"finetuned={tmp_path / 'finetuned'}"]
+    assert main([*args, "--out", str(tmp_path / "out"), "--baseline", str(tmp_path / "untrained")]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert re.match(r"^  finetuned .* \+[0-9]+\.[0-9]+ vs untrained", last), last
+    assert last.endswith("+87.50 vs untrained  (paired: 95% CI [+87.50, +87.50], p < 0.001, 64 docs)"), last

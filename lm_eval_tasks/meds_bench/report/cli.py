@@ -48,9 +48,10 @@ def run_report(args: argparse.Namespace) -> int:
         return 2
     try:
         page = report(args.results, args.out, args.include_sample, args.max_samples, args.baseline)
-        print(headline(args.results, args.include_sample, paired=args.baseline is not None))
+        lines = headline(args.results, args.include_sample, paired=args.baseline is not None)
     except ReportInputError as err:
         print(f"meds-bench report: {err}", file=sys.stderr)
         return 2
     print(f"report: {page}")
+    print(lines)  # last, so that a run's output ends with the comparison (and its CI, with --baseline)
     return 0
