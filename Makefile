@@ -79,7 +79,7 @@ demo: install
 		--output_path $(DEMO)/eval-finetuned
 	@echo "[4/4] writing the report"
 	@$(BIN)/meds-bench report untrained=$(DEMO)/eval-untrained finetuned=$(DEMO)/eval-finetuned \
-		--include-sample --out $(DEMO)/report
+		--include-sample --baseline $(DEMO)/eval-untrained --out $(DEMO)/report
 
 # The same loop on a real instruction-tuned model, SmolLM2-135M-Instruct: its GGUF file converted to a
 # checkpoint, scored through its chat template before and after a 3-step chat-format SFT (CPU).

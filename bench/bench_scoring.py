@@ -17,6 +17,7 @@ import argparse
 import csv
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -190,8 +191,21 @@ def _timed(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def _cpu_timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, the command and its workers) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = _timed(cmd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _series(ts: list[float]) -> str:
+    return f"{', '.join(f'{t:.1f}' for t in ts)} s, median {statistics.median(ts):.1f} s"
+
+
 def stderr_cost(n: int, runs: int, jobs: int) -> int:
-    """Alternate ``meds-bench score`` with and without standard errors; print runs, medians, ratio."""
+    """Alternate ``meds-bench score`` with and without standard errors; print wall and CPU times,
+    medians and the ratios (CPU time is the steadier figure on a shared machine)."""
     with_se, without = [], []
     with tempfile.TemporaryDirectory() as tmp:
         preds = Path(tmp) / "predictions.csv"
@@ -199,16 +213,13 @@ def stderr_cost(n: int, runs: int, jobs: int) -> int:
         cmd = [sys.executable, "-m", "meds_bench.cli", "score", str(preds), "--jobs", str(jobs)]
         cmd += ["--output", str(Path(tmp) / "out.json")]
         for _ in range(runs):
-            without.append(_timed([*cmd, "--bootstrap-iters", "0"]))
-            with_se.append(_timed(cmd))
-    ratio = statistics.median(with_se) / statistics.median(without)
-    runs_text = [
-        f"{', '.join(f'{t:.1f}' for t in ts)} s, median {statistics.median(ts):.1f} s" for ts in (without, with_se)
-    ]
-    print(
-        f"{n} predictions, 53 tasks, load average {os.getloadavg()[0]:.1f}: meds-bench score --jobs {jobs} "
-        f"without standard errors {runs_text[0]}; with {runs_text[1]}; with / without {ratio:.2f}x"
-    )
+            without.append(_cpu_timed([*cmd, "--bootstrap-iters", "0"]))
+            with_se.append(_cpu_timed(cmd))
+    print(f"{n} predictions, 53 tasks, load average {os.getloadavg()[0]:.1f}, meds-bench score --jobs {jobs}:")
+    for k, kind in enumerate(("wall", "CPU")):
+        off, on = [t[k] for t in without], [t[k] for t in with_se]
+        ratio = statistics.median(on) / statistics.median(off)
+        print(f"  {kind}: without standard errors {_series(off)}; with {_series(on)}; with / without {ratio:.2f}x")
     return 0
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from report_fixtures import DATE, MCQA_DOCS, NER, NER_DOCS, write_run
+from report_fixtures import DATE, MCQA, MCQA_DOCS, NER, NER_DOCS, write_run
 
 from meds_bench.cli import main
 from meds_bench.metrics.paired import holm, paired_corpus, paired_mean, sign_flip_p
@@ -149,7 +150,9 @@ def test_demo_headline_line_carries_the_paired_ci_and_p_value(tmp_path):
         samples=dict.fromkeys(NER, tuned),
         n=6,
     )
-    lines = headline([f"untrained={tmp_path / 'u'}", f"finetuned={tmp_path / 'f'}"]).splitlines()
+    runs = [f"untrained={tmp_path / 'u'}", f"finetuned={tmp_path / 'f'}"]
+    assert "paired" not in headline(runs)  # only with report --baseline: it reads every sample
+    lines = headline(runs, paired=True).splitlines()
     line = lines[-1]
     # the line .ci/run looks for, unchanged, with the paired CI and p-value after it
     assert re.match(r"^  finetuned .* \+[0-9]+\.[0-9]+ vs untrained", line), line
@@ -167,3 +170,34 @@ def test_corpus_permutation_p_finds_a_clear_difference_and_is_seeded():
     result = paired_corpus(good, bad, f1)
     assert result.diff == 100.0 and result.p_value == pytest.approx(1 / 2001)
     assert paired_corpus(good, bad, f1) == result
+
+
+def test_a_folder_with_several_runs_gives_the_newest(tmp_path):
+    from meds_bench.compare import load_docs
+
+    task = "meds_bench_mcqa_medqa_en"
+    path = write_run(tmp_path / "a", "m", {task: {"acc": 0.0}}, samples={task: MCQA_DOCS})
+    old = path.with_name(f"samples_{task}_{DATE}.jsonl")
+    newer = old.with_name(f"samples_{task}_2026-01-01T00-00-00.000000.jsonl")
+    newer.write_text(old.read_text().splitlines()[0] + "\n")
+    assert list(load_docs(tmp_path / "a")[task]) == ["0"]  # the newer file holds one document
+
+
+def test_a_samples_line_without_doc_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "samples_meds_bench_mcqa_medqa_en_2025-01-01T00-00-00.jsonl"
+    bad.write_text(json.dumps({"doc_id": 0, "doc": "text", "filtered_resps": ["B"]}) + "\n")
+    assert main(["compare", str(bad), str(bad)]) == 2
+    assert capsys.readouterr().err == f"meds-bench compare: {bad}:1: field 'doc': expected an object\n"
+
+
+def test_report_cli_ends_with_the_paired_headline(tmp_path, capsys):
+    docs = [(f"Which {k}? A. x B. heparin C. y D. z", "The right answer is B: heparin", "B") for k in range(8)]
+    for name, answer in (("untrained", "D"), ("finetuned", "B")):
+        # "B" is right on the seven lettered tasks; PubMedQA (yes/no/maybe) scores it 0 either way
+        scores = {t: {"acc": 100.0 if answer == "B" and t != "meds_bench_mcqa_pubmedqa" else 0.0} for t in MCQA}
+        write_run(tmp_path / name, name, scores, samples={t: [(q, g, answer) for q, g, _ in docs] for t in MCQA}, n=8)
+    args = ["report", f"untrained={tmp_path / 'untrained'}", f"finetuned={tmp_path / 'finetuned'}"]
+    assert main([*args, "--out", str(tmp_path / "out"), "--baseline", str(tmp_path / "untrained")]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert re.match(r"^  finetuned .* \+[0-9]+\.[0-9]+ vs untrained", last), last
+    assert last.endswith("+87.50 vs untrained  (paired: 95% CI [+87.50, +87.50], p < 0.001, 64 docs)"), last

@@ -42,6 +42,8 @@ def test_category_ci_is_that_of_the_unweighted_task_mean(tmp_path):
     assert scores.category_ci("classification") == (40.0, pytest.approx(Z95 * 3.0))
     row = summary_table([scores]).rows[0]
     assert "65.00 ± 1.96" in row and "40.00 ± 5.88" in row
+    # the mean of the two complete categories: sqrt(1.96^2 + 5.88^2) / 2
+    assert row[1] == f"52.50 ± {math.sqrt((Z95 * 1.0) ** 2 + (Z95 * 3.0) ** 2) / 2:.2f} (2/12)"
     task_cell = scores.cell(columns("ner")[0])
     assert task_cell.text == "50.00 ± 3.92" and task_cell.half_widths == pytest.approx((Z95 * 2.0,))
 

@@ -87,3 +87,13 @@ def test_a_run_without_samples_is_one_line(tmp_path, capsys):
     assert capsys.readouterr().err == (
         f"meds-bench export-submission: {tmp_path}: no samples_*.jsonl here (run lm_eval with --log_samples)\n"
     )
+
+
+def test_a_run_compared_with_its_own_submission_is_identical(logged_run, tmp_path):
+    from meds_bench.compare import compare_docs, load_docs
+
+    run, _ = logged_run
+    assert main(["export-submission", str(run), str(tmp_path / "sub")]) == 0
+    result = compare_docs(load_docs(run), load_docs(tmp_path / "sub" / "ner.csv"))  # prompts match: not refused
+    assert [r["task"] for r in result["tasks"]] == [t.name for t in TASKS if t.category == "ner"]
+    assert all(r["diff"] == 0.0 and r["n"] == 10 for r in result["tasks"])

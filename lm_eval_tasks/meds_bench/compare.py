@@ -12,6 +12,7 @@ one samples file, or a scored CSV/JSONL that ``meds-bench score`` reads (the rel
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,7 @@ from meds_bench.metrics.paired import Paired, combine, holm, paired_corpus, pair
 from meds_bench.metrics.rescore import (
     ScoreInputError,
     load_groups,
+    newest_samples_files,
     read_predictions,
     sample_record,
     task_from_samples_name,
@@ -56,6 +58,12 @@ def _hash(text: str) -> str:
 
 
 def _samples_docs(path: Path, task: str) -> dict[str, Doc]:
+    return _cached_samples_docs(path.resolve(), path.stat().st_mtime_ns, task)
+
+
+# report --baseline reads each run for the marks, then for the headline; mtime_ns makes a rewritten file read again
+@functools.lru_cache(maxsize=128)
+def _cached_samples_docs(path: Path, mtime_ns: int, task: str) -> dict[str, Doc]:
     from meds_bench.metrics.scorers import score_doc
     from meds_bench.report.explorer import sample_prompt
 
@@ -74,7 +82,10 @@ def _samples_docs(path: Path, task: str) -> dict[str, Doc]:
         if all(name in obj for name in names):  # the harness's own per-document values
             values = {name: obj[name] for name in names}
         else:
-            record = sample_record(obj, f"{path}:{k}", path, info)
+            try:
+                record = sample_record(obj, f"{path}:{k}", path, info)
+            except ScoreInputError as err:
+                raise CompareInputError(str(err)) from None
             values = score_doc(record.doc, record.prediction, info)
         prompt = obj.get("prompt_hash") or (_hash(sample_prompt(obj)) if obj.get("arguments") else None)
         docs[str(obj["doc_id"])] = Doc(prompt, values)
@@ -88,13 +99,14 @@ def _scored_file_docs(path: Path) -> RunDocs:
     out: RunDocs = {}
     for record, values in zip(records, score_records(records), strict=True):
         docs = out.setdefault(record.task, {})
-        text = record.doc.get("input")
+        text = record.doc.get("prompt")
         docs[str(len(docs))] = Doc(_hash(text) if isinstance(text, str) and text else None, values)
     return out
 
 
 def load_docs(path: Path) -> RunDocs:
-    """Per-task scored documents of a run folder, samples file or scored CSV/JSONL."""
+    """Per-task scored documents of a run folder (the newest samples file per task when the folder
+    holds several runs), a samples file, or a scored CSV/JSONL."""
     if path.is_dir():
         files = sorted(path.rglob("samples_*.jsonl"))
         if not files:
@@ -103,32 +115,17 @@ def load_docs(path: Path) -> RunDocs:
         files = [path]
     else:
         raise CompareInputError(f"{path}: no such file or folder")
-    out: RunDocs = {}
-    for file in files:
-        task = task_from_samples_name(file)
-        if task is None:
-            if path.is_dir():
-                continue
-            try:
-                return _scored_file_docs(file)
-            except ScoreInputError as err:
-                raise CompareInputError(str(err)) from None
-        if task in out:
-            raise CompareInputError(
-                f"{path}: several samples files for {task} (several runs in one folder); pass one run's folder or file"
-            )
-        out[task] = _samples_docs(file, task)
-    return out
+    if path.is_file() and task_from_samples_name(path) is None:
+        try:
+            return _scored_file_docs(path)
+        except ScoreInputError as err:
+            raise CompareInputError(str(err)) from None
+    return {task: _samples_docs(file, task) for task, file in newest_samples_files(files).items()}
 
 
 def docs_of_samples(files: Iterable[Path]) -> RunDocs:
-    """Per-task scored documents of known samples files (one per task)."""
-    out: RunDocs = {}
-    for file in files:
-        task = task_from_samples_name(file)
-        if task is not None:
-            out[task] = _samples_docs(file, task)
-    return out
+    """Per-task scored documents of known samples files (the newest per task)."""
+    return {task: _samples_docs(file, task) for task, file in newest_samples_files(files).items()}
 
 
 def _paired_task(task: str, a: list[Doc], b: list[Doc]) -> Paired:

@@ -4,8 +4,9 @@
 One ``<category>.csv`` per category the run evaluated, in the MedS-Ins release's format: UTF-8 with a
 byte-order mark, header ``task_id,input,GT,output``; ``task_id`` the MedS id (``task57``), ``input``
 the prompt sent, ``GT`` the gold output, ``output`` the model's (filtered) response; rows by task in
-catalogue order, then by lm-eval ``doc_id``. ``meds-bench score`` reads these files back (it recovers
-the query from the prompt) and gives the run's scores.
+catalogue order, then by lm-eval ``doc_id``; a folder holding several runs gives its newest.
+``meds-bench score`` reads these files back (it recovers the query from the prompt) and gives the
+run's scores.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 
 from meds_bench.catalog import CATEGORIES, TASKS
-from meds_bench.metrics.rescore import task_from_samples_name
+from meds_bench.metrics.rescore import newest_samples_files
 
 HEADER = ("task_id", "input", "GT", "output")
 
@@ -30,14 +31,7 @@ def _samples_files(run: Path) -> dict[str, Path]:
     files = sorted(run.rglob("samples_*.jsonl")) if run.is_dir() else [run] if run.is_file() else []
     if not files:
         raise SubmissionInputError(f"{run}: no samples_*.jsonl here (run lm_eval with --log_samples)")
-    out: dict[str, Path] = {}
-    for file in files:
-        task = task_from_samples_name(file)
-        if task is None:
-            continue
-        if task in out:
-            raise SubmissionInputError(f"{run}: several samples files for {task}; pass one run's folder")
-        out[task] = file
+    out = newest_samples_files(files)
     if not out:
         raise SubmissionInputError(f"{run}: no samples file of a MedS-Bench task")
     return out

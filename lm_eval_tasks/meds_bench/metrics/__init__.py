@@ -7,5 +7,7 @@
 - :mod:`~meds_bench.metrics.extraction`, :mod:`~meds_bench.metrics.closed_set` - closed-set answers;
 - :mod:`~meds_bench.metrics.ner`, :mod:`~meds_bench.metrics.hoc` - NER and HoC counts;
 - :mod:`~meds_bench.metrics.tokenization`, :mod:`~meds_bench.metrics.text_similarity` - BLEU/ROUGE;
-- :mod:`~meds_bench.metrics.rescore` - ``meds-bench score``.
+- :mod:`~meds_bench.metrics.rescore` - ``meds-bench score``;
+- :mod:`~meds_bench.metrics.uncertainty` - standard errors (lm-eval's for means, bootstrap for NER/HoC);
+- :mod:`~meds_bench.metrics.paired` - paired differences, McNemar/permutation p-values, Holm.
 """

@@ -66,6 +66,17 @@ def task_from_samples_name(path: Path) -> str | None:
     return None
 
 
+def newest_samples_files(files: Iterable[Path]) -> dict[str, Path]:
+    """Task -> its newest ``samples_<task>_<date>.jsonl`` among ``files`` (the names end in lm-eval's
+    ISO date, so the greatest name is the newest run); other files are ignored."""
+    newest: dict[str, Path] = {}
+    for file in files:
+        task = task_from_samples_name(file)
+        if task is not None and (task not in newest or file.name > newest[task].name):
+            newest[task] = file
+    return newest
+
+
 def sample_record(obj: Any, where: str, path: Path, forced: TaskInfo | None) -> Record:
     """The record of one JSON line: an lm-eval samples line, or a plain prediction row."""
     if not isinstance(obj, dict):
@@ -98,7 +109,15 @@ def _plain_record(row: dict[str, Any], where: str, forced: TaskInfo | None) -> R
         reference = reference[0] if reference else ""
     if not isinstance(reference, str) or reference == "":
         raise ScoreInputError(f"{where}: field 'reference' must be a non-empty string")
-    doc = {"task": info.name, "output": reference, "references": [reference], "input": row.get("input") or ""}
+    prompt = row.get("input") or ""
+    # ``input`` may be a whole prompt sent (export-submission): the scorers get its query, as the harness does
+    doc = {
+        "task": info.name,
+        "output": reference,
+        "references": [reference],
+        "input": query_of(prompt),
+        "prompt": prompt,
+    }
     return Record(info.name, doc, row["prediction"])
 
 
@@ -149,7 +168,6 @@ def _read_release_csv(reader: csv.DictReader, path: Path, forced: TaskInfo | Non
             raise ScoreInputError(f"{where}: field 'GT' is empty")
         info = forced or _resolve(row["task_id"], where, "task_id")
         ours = {RELEASE_COLUMNS[name]: value for name, value in row.items() if name in RELEASE_COLUMNS}
-        ours["input"] = query_of(ours.get("input") or "")  # a whole prompt sent (export-submission) -> its query
         records.append(_plain_record(ours, where, info))
     return records
 

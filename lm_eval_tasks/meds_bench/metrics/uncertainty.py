@@ -86,7 +86,8 @@ def _answered_stderr(items: Sequence[Any]) -> float:
     return mean_stderr([100.0 if item else 0.0 for item in items])
 
 
-_HOOKS = "meds_bench.metrics.hooks"
+# The hooks module: meds_bench.metrics.hooks, or the exported task folder's utils.py holding both.
+_HOOKS = f"{__name__.rpartition('.')[0]}.hooks" if "." in __name__ else __name__
 _STAT = {"precision": 0, "recall": 1, "f1": 2}
 CountsFn = Callable[[Any], np.ndarray]
 StatFn = Callable[[np.ndarray], np.ndarray]

@@ -118,10 +118,10 @@ def paired_text(run: Run, base: Run) -> str:
     )
 
 
-def headline(results_paths: Iterable[str | Path], include_sample: bool = False) -> str:
+def headline(results_paths: Iterable[str | Path], include_sample: bool = False, paired: bool = False) -> str:
     """A few lines to print after a run: each model's mean category score (and the difference to the
-    first run given, with its paired CI and p-value where both runs logged samples), or why nothing
-    is shown."""
+    first run given; with ``paired``, also its paired CI and p-value where both runs logged samples),
+    or why nothing is shown."""
     runs = load_runs(results_paths)
     included = _included(runs, include_sample)
     if not included:
@@ -135,7 +135,7 @@ def headline(results_paths: Iterable[str | Path], include_sample: bool = False) 
             lines.append(f"  {display_label(run):<{width}}  no complete category")
             continue
         delta = (
-            f"  {mean - base:+.2f} vs {display_label(included[0])}{paired_text(run, included[0])}"
+            f"  {mean - base:+.2f} vs {display_label(included[0])}" + (paired_text(run, included[0]) if paired else "")
             if run is not included[0] and base is not None
             else ""
         )

@@ -35,7 +35,8 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--baseline",
         metavar="RUN",
-        help="mark significant paired differences to this run (--log_samples folder or scored file)",
+        help="mark significant paired differences to this run (--log_samples folder or scored file); "
+        "the headline then adds the paired CI and p-value of each difference",
     )
     p.set_defaults(func=run_report)
 
@@ -47,9 +48,10 @@ def run_report(args: argparse.Namespace) -> int:
         return 2
     try:
         page = report(args.results, args.out, args.include_sample, args.max_samples, args.baseline)
-        print(headline(args.results, args.include_sample))
+        lines = headline(args.results, args.include_sample, paired=args.baseline is not None)
     except ReportInputError as err:
         print(f"meds-bench report: {err}", file=sys.stderr)
         return 2
     print(f"report: {page}")
+    print(lines)  # last, so that a run's output ends with the comparison (and its CI, with --baseline)
     return 0

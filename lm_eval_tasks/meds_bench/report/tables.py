@@ -167,6 +167,14 @@ class RunScores:
         scores = [s for s in (self.category_score(c) for c in CATEGORIES) if s is not None]
         return (statistics.fmean(scores) if scores else None), len(scores)
 
+    def mean_half_width(self) -> float | None:
+        """Half-width of the 95% CI of :meth:`mean` (categories independent: sqrt(sum h_c^2) / k);
+        None when a complete category lacks its interval."""
+        cis = [(v, h) for v, h in (self.category_ci(c) for c in CATEGORIES) if v is not None]
+        if not cis or any(h is None for _, h in cis):
+            return None
+        return math.sqrt(sum(h**2 for _, h in cis)) / len(cis)  # type: ignore[operator]
+
 
 @dataclass
 class Table:
@@ -183,6 +191,10 @@ def display_label(run: Run) -> str:
     return f"{run.label} [sample data]" if run.is_sample else run.label
 
 
+def _one(half_width: float | None) -> tuple[float, ...] | None:
+    return (half_width,) if half_width is not None else None
+
+
 def summary_table(scores: list[RunScores]) -> Table:
     """One row per run: mean over complete categories, then each category's score."""
     header = ["Model", "Mean (categories)", *(cat.short_name for cat in CATEGORIES.values())]
@@ -193,11 +205,9 @@ def summary_table(scores: list[RunScores]) -> Table:
         rows.append(
             [
                 display_label(s.run),
-                f"{mean:.2f} ({k}/{len(CATEGORIES)})" if mean is not None else MISSING,
+                f"{fmt((mean,), _one(s.mean_half_width()))} ({k}/{len(CATEGORIES)})" if mean is not None else MISSING,
                 *(
-                    fmt((v,), (h,) if h is not None else None) + s.marks.get(category_group(c), "")
-                    if v is not None
-                    else MISSING
+                    fmt((v,), _one(h)) + s.marks.get(category_group(c), "") if v is not None else MISSING
                     for c, (v, h) in zip(CATEGORIES, cats, strict=True)
                 ),
             ]
@@ -206,7 +216,8 @@ def summary_table(scores: list[RunScores]) -> Table:
         "Category score: the category average of the paper's metric (accuracy, F1, macro-F1; ROUGE-L for free "
         "text); categories mixing closed-set and free-text tasks average the task scores. Mean: unweighted mean of "
         "the categories a run evaluated completely (our summary, not a paper metric). x ± h: 95% confidence interval "
-        "(normal approximation; a category's is that of its unweighted task mean)."
+        "(normal approximation; a category's is that of its unweighted task mean, the Mean's that of the mean of "
+        "independent category scores)."
     )
     return Table("Summary", header, rows, note)
 
