@@ -192,7 +192,10 @@ def _cmd_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
     from lm_eval._cli import HarnessCLI
     from lm_eval.utils import setup_logging
 
+    from meds_bench.hub_kernels import hub_kernels_off_when_offline
+
     setup_logging()
+    hub_kernels_off_when_offline()
     if adapters is not None:
         adapters.PROCESS_TALLY.reset()
     try:
