@@ -17,15 +17,11 @@ see write_model). One JSON object per batch size is appended to --out.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_sft_gpu import SHAPES, llama_config  # noqa: E402
+from bench_sft_gpu import SHAPES, emit, llama_config
 
 TASKS = (
     "meds_bench_mcqa_medqa_en",
@@ -125,10 +121,7 @@ def main() -> None:
                 "generated_token_slots": counter.slots,
                 "token_slots_per_second": round(counter.slots / seconds, 1),
             }
-            print(json.dumps(row), flush=True)
-            if args.out:
-                with args.out.open("a") as f:
-                    f.write(json.dumps(row) + "\n")
+            emit(row, args.out)
 
 
 if __name__ == "__main__":

@@ -202,6 +202,14 @@ def measure(run: dict[str, Any], args: argparse.Namespace, world: int) -> dict[s
     }
 
 
+def emit(row: dict[str, Any], out: Path | None) -> None:
+    """Print ``row`` as one JSON line and append it to the JSON lines file ``out`` when given."""
+    print(json.dumps(row), flush=True)
+    if out:
+        with out.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
 def _peak_memory() -> dict[str, float | None]:
     """Peak GPU memory since the run began (allocated by tensors, reserved by the caching allocator), GiB."""
     import torch
@@ -259,10 +267,7 @@ def main() -> None:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         if main_process:
-            print(json.dumps(result), flush=True)
-            if args.out:
-                with args.out.open("a") as f:
-                    f.write(json.dumps(result) + "\n")
+            emit(result, args.out)
 
 
 if __name__ == "__main__":

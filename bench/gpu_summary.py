@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ANCHORS = (
@@ -27,49 +28,49 @@ def _fmt(value: object, spec: str = "") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def sft_table(rows: list[dict]) -> list[str]:
-    lines = [
-        "| shape | params | row length | layout | rows/micro-batch | act. ckpt | compile | MFU | tokens/s | "
-        "step s | peak GiB | status |",
-        "|---|---:|---:|---|---:|---|---|---:|---:|---:|---:|---|",
-    ]
-    for r in rows:
-        mfu = "-" if r.get("mfu_median") is None else f"{100 * r['mfu_median']:.1f}%"
-        lines.append(
-            f"| {r['shape']} | {_fmt(r.get('parameters') and r['parameters'] / 1e9, '.2f')}B | {r['max_length']} | "
-            f"{r['mode']} | {_fmt(r.get('rows_per_micro_batch'))} | {'on' if r['checkpointing'] else 'off'} | "
-            f"{'yes' if r.get('torch_compile') else 'no'} | {mfu} | "
-            f"{_fmt(r.get('tokens_per_second_median'), ',.0f')} | {_fmt(r.get('step_seconds_median'), '.3f')} | "
-            f"{_fmt(r.get('peak_memory_gib'))} | {r['status']} |"
-        )
-    return lines
+Column = tuple[str, Callable[[dict], str]]  # header, cell of one result row
+
+SFT_COLUMNS: list[Column] = [
+    ("shape", lambda r: r["shape"]),
+    ("params", lambda r: _fmt(r.get("parameters") and r["parameters"] / 1e9, ".2f") + "B"),
+    ("row length", lambda r: str(r["max_length"])),
+    ("layout", lambda r: r["mode"]),
+    ("rows/micro-batch", lambda r: _fmt(r.get("rows_per_micro_batch"))),
+    ("act. ckpt", lambda r: "on" if r["checkpointing"] else "off"),
+    ("compile", lambda r: "yes" if r.get("torch_compile") else "no"),
+    ("MFU", lambda r: "-" if r.get("mfu_median") is None else f"{100 * r['mfu_median']:.1f}%"),
+    ("tokens/s", lambda r: _fmt(r.get("tokens_per_second_median"), ",.0f")),
+    ("step s", lambda r: _fmt(r.get("step_seconds_median"), ".3f")),
+    ("peak GiB", lambda r: _fmt(r.get("peak_memory_gib"))),
+    ("status", lambda r: r["status"]),
+]
+TRAIN_COLUMNS: list[Column] = [
+    ("device", lambda r: r["device"]),
+    ("bf16", lambda r: str(r["bf16"])),
+    ("logged steps", lambda r: str(r["logged_steps"])),
+    ("loss first5 -> last5", lambda r: f"{r['first5_mean_loss']} -> {r['last5_mean_loss']}"),
+    ("fell", lambda r: str(r["loss_fell"])),
+    ("tokens/s", lambda r: _fmt(r.get("tokens_per_second_median"), ",.0f")),
+    ("reloaded as", lambda r: f"{r['reloaded_dtype']} on {r['reloaded_device']}"),
+    ("generated", lambda r: repr(r["generated"])),
+]
+HF_COLUMNS: list[Column] = [
+    ("shape", lambda r: r["shape"]),
+    ("dtype", lambda r: r["dtype"]),
+    ("batch size", lambda r: str(r["batch_size"])),
+    ("docs", lambda r: str(r["docs"])),
+    ("seconds", lambda r: str(r["seconds"])),
+    ("docs/s", lambda r: str(r["docs_per_second"])),
+    ("generated token slots/s", lambda r: _fmt(r.get("token_slots_per_second"), ",.0f")),
+]
 
 
-def train_table(rows: list[dict]) -> list[str]:
-    lines = [
-        "| device | bf16 | logged steps | loss first5 -> last5 | fell | tokens/s | reloaded as | generated |",
-        "|---|---|---:|---|---|---:|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['device']} | {r['bf16']} | {r['logged_steps']} | {r['first5_mean_loss']} -> "
-            f"{r['last5_mean_loss']} | {r['loss_fell']} | {_fmt(r.get('tokens_per_second_median'), ',.0f')} | "
-            f"{r['reloaded_dtype']} on {r['reloaded_device']} | {r['generated']!r} |"
-        )
-    return lines
+def table(columns: list[Column], rows: list[dict]) -> list[str]:
+    """The rows as a markdown table, through pytablewriter (lm-eval's own table writer)."""
+    from pytablewriter import MarkdownTableWriter
 
-
-def hf_table(rows: list[dict]) -> list[str]:
-    lines = [
-        "| shape | dtype | batch size | docs | seconds | docs/s | generated token slots/s |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['shape']} | {r['dtype']} | {r['batch_size']} | {r['docs']} | {r['seconds']} | "
-            f"{r['docs_per_second']} | {_fmt(r.get('token_slots_per_second'), ',.0f')} |"
-        )
-    return lines
+    cells = [[cell(r) for _, cell in columns] for r in rows]
+    return MarkdownTableWriter(headers=[h for h, _ in columns], value_matrix=cells, margin=1).dumps().splitlines()
 
 
 def summary(out: Path) -> str:
@@ -77,11 +78,12 @@ def summary(out: Path) -> str:
     device = next((r["device"] for r in [*sft, *train, *hf] if r.get("device")), "unknown device")
     parts = [f"# GPU bench: {device}", ""]
     if sft:
-        parts += ["## Full-parameter SFT (medsins_sft trainer, bf16 autocast, AdamW)", "", *sft_table(sft), "", ANCHORS]
+        parts += ["## Full-parameter SFT (medsins_sft trainer, bf16 autocast, AdamW)", ""]
+        parts += [*table(SFT_COLUMNS, sft), "", ANCHORS]
     if train:
-        parts += ["", "## Sample config (`make train`'s) on the GPU", "", *train_table(train)]
+        parts += ["", "## Sample config (`make train`'s) on the GPU", "", *table(TRAIN_COLUMNS, train)]
     if hf:
-        parts += ["", "## lm-eval hf backend, 5 MCQA sample tasks", "", *hf_table(hf)]
+        parts += ["", "## lm-eval hf backend, 5 MCQA sample tasks", "", *table(HF_COLUMNS, hf)]
     if not (sft or train or hf):
         parts.append("no results in " + str(out))
     return "\n".join(parts) + "\n"

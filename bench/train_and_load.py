@@ -12,12 +12,13 @@ reloaded checkpoint is (dtype, parameters, device) with the tokens it generated 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench_sft_gpu import emit
 
 
 class LossLog:
@@ -88,10 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         "final": str(final),
         **reload(final, bool(config.bf16)),
     }
-    print(json.dumps(row), flush=True)
-    if args.out:
-        with args.out.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+    emit(row, args.out)
     if not row["loss_fell"]:
         sys.exit("train_and_load: the loss did not fall")
 
