@@ -2,15 +2,17 @@
 # Wheels that bench/gpu_bench.sh needs on a GPU machine without network or these packages (its image has torch,
 # tokenizers, safetensors, numpy, pandas, pyarrow, xxhash, fsspec, scikit-learn, sacrebleu, peft), at the
 # versions this project's .venv runs, for that machine's Python:
-#   bench/gpu_wheels.sh [DIR] [PYTHON_VERSION]      (defaults: .whl 3.12; about 34 MB)
-# huggingface_hub 2 speaks httpx2; transformers 5.25 wants kernels; peft at the version TRL is tested with. The three packages published only as source (sqlitedict, word2number, rouge_score) are built into wheels here.
+#   bench/gpu_wheels.sh [DIR] [PYTHON_VERSION]      (defaults: .whl 3.12; 27 wheels, about 29 MB)
+# huggingface_hub 2 speaks httpx2; peft comes at the version TRL is tested with; no `kernels` (gpu_bench.sh runs with
+# USE_HUB_KERNELS=NO). The three packages published only as source (sqlitedict, word2number, rouge_score) are
+# built into wheels here.
 set -euo pipefail
 DIR=${1:-.whl}
 PYVER=${2:-3.12}
 VENV_PY=${VENV_PY:-.venv/bin/python}
 PACKAGES="trl transformers huggingface_hub accelerate datasets dill multiprocess lm_eval evaluate pytablewriter
 DataProperty mbstrdecoder pathvalidate tabledata tcolorpy typepy chardet sqlitedict word2number more-itertools nltk
-rouge rouge_score httpx2 httpcore2 truststore kernels tomlkit peft"
+rouge rouge_score httpx2 httpcore2 truststore peft"
 mkdir -p "$DIR"
 for name in $PACKAGES; do
     version=$("$VENV_PY" -c "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))" "$name")
