@@ -54,7 +54,7 @@ def test_rehearsal_runs_every_step_and_records_each_figure(tmp_path):
 
     hf = _rows(out / "hf.jsonl")
     assert [r["batch_size"] for r in hf] == [4, 1]
-    assert all(r["docs"] == 10 and r["generated_token_slots"] == 10 * 64 for r in hf)  # full budget per doc
+    assert all(r["docs"] == 10 and 0 < r["generated_token_slots"] <= 10 * 64 for r in hf)  # 64-token budget
 
     printed = (out / "summary.md").read_text()
     assert printed in done.stdout
