@@ -12,6 +12,9 @@ Contract of :meth:`APIChatLM.generate_until`:
   ``context_windows.json``) is cut on the left so that the query survives (``truncate=left``), or is not
   sent and recorded as failed with the reason (``truncate=fail``);
 - each distinct request is answered once: from the cache, or by one API call (with retries);
+- a batch answer is charged (at the batch rate) to the first run whose results carry it, whichever
+  process submitted or collected it: one read from the cache before any results carried its cost
+  counts as sent, not cached; the closing line says how much of the cost an earlier process spent;
 - the request form follows the model's family row (:mod:`.families`): sampling parameters only where the
   family takes them (else "provider default sampling" is recorded, never temperature 0), thinking as the
   family takes it at ``reasoning_effort``, its allowance added to the task's own answer budget; a 400 that
@@ -28,7 +31,8 @@ Contract of :meth:`APIChatLM.generate_until`:
 - each request's gen_kwargs in the samples file gain a ``meds_api`` entry: its status, the error of a
   failed request and how much of a cut prompt was dropped;
 - a closing summary line is printed, usage goes to the results JSON through
-  :meth:`get_model_info`, and :data:`PROCESS_TALLY` lets ``meds-bench eval`` exit non-zero.
+  :meth:`get_model_info` (which marks the batch answers it charges as reported in the cache), and
+  :data:`PROCESS_TALLY` lets ``meds-bench eval`` exit non-zero.
 """
 
 from __future__ import annotations
@@ -148,6 +152,7 @@ class Answer:
     reasoning_tokens: int = 0
     output_limit: bool = False
     batch: bool = False  # received through a batch interface (priced at the batch rates)
+    earlier: bool = False  # of a batch an earlier process submitted
 
 
 def _as_bool(value: Any) -> bool:
@@ -308,6 +313,7 @@ class APIChatLM(LM):
         self._form_lock = threading.Lock()
         self._removed: dict[str, str] = {}  # body field -> the provider's message that removed it
         self._sampling_notes: set[str] = set()
+        self._batch_keys: set[str] = set()  # batch answers this ledger charged: reported with the results
         if self.price is None:
             log.warning("no price known for %s: costs are reported as 0 (add it with prices=PATH)", self.model)
 
@@ -426,6 +432,7 @@ class APIChatLM(LM):
                 "dry_run_estimate": self.dry_run_estimate,
             }
         }
+        self.cache.mark_reported(self._batch_keys)  # the results now carry their cost: no later run charges it
         return json.loads(redact(json.dumps(info), [self._api_key]))
 
     def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
@@ -546,16 +553,18 @@ class APIChatLM(LM):
             )
             self.ledger.record_output_limit(
                 item.task, item.doc_id, message, answer.input_tokens, answer.output_tokens, answer.reasoning_tokens,
-                batch=answer.batch,
+                batch=answer.batch, earlier=answer.earlier,
             )  # fmt: skip
             return Outcome("", "output_limit", message, answer.thinking)
         cached = CachedAnswer(answer.text, answer.input_tokens, answer.output_tokens, answer.thinking,
-                              answer.reasoning_tokens)  # fmt: skip
+                              answer.reasoning_tokens, batch_unreported=answer.batch)  # fmt: skip
         self.cache.put(item.key, self.provider, self.model, cached)
         self.ledger.record_answer(
             item.task, item.doc_id, answer.input_tokens, answer.output_tokens, False, answer.reasoning_tokens,
-            batch=answer.batch,
+            batch=answer.batch, earlier=answer.earlier,
         )  # fmt: skip
+        if answer.batch:
+            self._batch_keys.add(item.key)
         return Outcome(answer.text, "done", thinking=answer.thinking)
 
     def _answer(self, item: Prepared, stop: threading.Event) -> Outcome:
@@ -567,6 +576,13 @@ class APIChatLM(LM):
             log.warning("%s request not sent (%s): %s", self.provider, task, item.error)
             return Outcome("", "failed", item.error)
         cached = self.cache.get(key)
+        if cached is not None and cached.batch_unreported:  # collected by a process whose results never came
+            self.ledger.record_answer(
+                task, item.doc_id, cached.input_tokens, cached.output_tokens, False, cached.reasoning_tokens,
+                batch=True, earlier=True,
+            )  # fmt: skip
+            self._batch_keys.add(key)
+            return Outcome(cached.text, "done", thinking=cached.thinking)
         if cached is not None:
             self.ledger.record_answer(task, item.doc_id, cached.input_tokens, cached.output_tokens, cached=True)
             return Outcome(cached.text, "cached", thinking=cached.thinking)
@@ -651,7 +667,9 @@ class APIChatLM(LM):
         )
         if self.price is not None:
             tokens = total.input_tokens, total.output_tokens
-            line += f" ({total.batched} via batch; these tokens at {self.price.side_by_side(*tokens)})"
+            spent_earlier = total.earlier_cost_usd
+            earlier = f", ${spent_earlier:.4f} of it spent by an earlier process" if spent_earlier else ""
+            line += f" ({total.batched} via batch{earlier}; these tokens at {self.price.side_by_side(*tokens)})"
         else:
             line += " (no price known for this model)"
         unanswered = total.failed + total.skipped_budget

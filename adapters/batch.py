@@ -6,7 +6,9 @@ The shared layer; each provider module speaks its own batch interface through ``
 Contract of :func:`run_batches` (called by ``generate_until`` with the distinct requests of a run):
 - refused and cached requests are settled as in a synchronous run; nothing else is sent one by one;
 - a request that sits in a recorded batch of this cache directory that has not been collected is never
-  submitted again: that batch is polled and collected (the resume after kill -9, Ctrl-C or a crash);
+  submitted again: that batch is polled and collected (the resume after kill -9, Ctrl-C or a crash); its
+  items' batch worst case is held against ``max_cost_usd`` at once (the money is committed), and their
+  answers are recorded as spent by an earlier process;
 - the rest is budgeted at its batch worst case (``max_cost_usd``) and submitted in batches cut to the
   provider's limits; each batch id and the request keys it carries are written to ``batches.json`` in
   the cache directory as soon as the provider returns the id, before any waiting;
@@ -15,7 +17,9 @@ Contract of :func:`run_batches` (called by ``generate_until`` with the distinct 
 - errored and expired items are never answers: those worth retrying go to a follow-up batch (at most
   ``max_retries`` rounds) or, with ``batch_fallback=sync``, through the synchronous path and its retries;
   the others (permanent errors, items of a cancelled batch), and whatever is left, are recorded as
-  failed like a synchronous failure.
+  failed like a synchronous failure;
+- answers of a collected batch that this run did not ask for are cached as not yet reported: the run
+  that asks for them is charged their cost (see ``base``).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from .cache import CachedAnswer
 from .retry import RETRYABLE_STATUS, RequestFailed, call_with_retries, classify
 
 if TYPE_CHECKING:
-    from .base import Answer, APIChatLM, Outcome, Prepared
+    from .base import APIChatLM, Outcome, Prepared
 
 STATE_FILE = "batches.json"
 BATCH_FALLBACKS = ("batch", "sync")
@@ -200,6 +204,7 @@ class _Runner:
         self.state = BatchState(lm.cache_dir)
         self.tag = f"[{lm.provider}:{lm.model}]"
         self.reserved: dict[str, float] = {}  # batch id -> budget reserved for its items
+        self.resumed: set[str] = set()  # ids of the batches an earlier process submitted
 
     def run(self, todo: dict[str, Prepared]) -> None:
         live = self._recorded(todo)
@@ -241,7 +246,14 @@ class _Runner:
             and not todo.keys().isdisjoint(record["keys"])
         ]
         for record in live:
-            print(f"{self.tag} resuming batch {record['id']} ({len(record['keys'])} requests)", file=sys.stderr)
+            committed = sum(_batch_worst(self.lm, todo[key]) for key in record["keys"] if key in todo)
+            self.lm.ledger.hold(committed)  # already at the provider: it counts against max_cost_usd
+            self.reserved[record["id"]] = committed
+            self.resumed.add(record["id"])
+            print(
+                f"{self.tag} resuming batch {record['id']} ({len(record['keys'])} requests, up to ${committed:.4f})",
+                file=sys.stderr,
+            )
         return live
 
     def _fail(self, item: Prepared, message: str) -> None:
@@ -257,7 +269,7 @@ class _Runner:
         lm, chunks, sizes = self.lm, [], []
         max_requests, max_bytes = lm.batch_limits
         for key, item in items.items():
-            worst = lm.price.cost(item.prompt_tokens, lm.output_limit(item.gen), batch=True) if lm.price else 0
+            worst = _batch_worst(lm, item)
             if self.stop.is_set() or not lm.ledger.reserve(worst):
                 self.stop.set()
                 lm.ledger.record_failure(item.task, item.doc_id, "not sent: max_cost_usd reached", budget=True)
@@ -363,7 +375,12 @@ class _Runner:
             if item is None or key in self.outcomes:  # not asked for by this run: keep a good answer anyway
                 if not isinstance(result, ItemError) and not result.output_limit and lm.cache.get(key) is None:
                     answer = CachedAnswer(
-                        result.text, result.input_tokens, result.output_tokens, result.thinking, result.reasoning_tokens
+                        result.text,
+                        result.input_tokens,
+                        result.output_tokens,
+                        result.thinking,
+                        result.reasoning_tokens,
+                        batch_unreported=True,  # whichever run asks for it is charged its cost
                     )
                     lm.cache.put(key, lm.provider, lm.model, answer)
                 continue
@@ -373,7 +390,8 @@ class _Runner:
                 else:
                     self._fail(item, f"batch item {result.kind}: {result.message}")
                 continue
-            self.outcomes[key] = lm._record_answer(item, _batched(result))
+            answer = replace(result, batch=True, earlier=record["id"] in self.resumed)
+            self.outcomes[key] = lm._record_answer(item, answer)
         for key in bodies.keys() - seen:
             if key not in self.outcomes:
                 retry[key] = (pending[key], ItemError("errored", "no result returned for this item", True))
@@ -382,5 +400,6 @@ class _Runner:
         return retry
 
 
-def _batched(answer: Answer) -> Answer:
-    return replace(answer, batch=True)
+def _batch_worst(lm: APIChatLM, item: Prepared) -> float:
+    """What ``item`` may cost at the batch rates: its counted prompt and its full output limit."""
+    return lm.price.cost(item.prompt_tokens, lm.output_limit(item.gen), batch=True) if lm.price else 0.0

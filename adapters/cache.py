@@ -5,6 +5,10 @@ interrupted run (Ctrl-C, ``kill``) keeps every answer it received, and concurren
 processes can read and write the same file. Only successful answers are stored: failures are
 never cached, so a rerun resends exactly what failed.
 
+A batch answer is stored flagged ``batch_unreported`` until a run's results carry its cost
+(:meth:`ResponseCache.mark_reported`): the provider billed it, so a rerun after the collecting process
+died charges it instead of reading it as a free cache hit.
+
 The key is the SHA-256 of the canonical JSON of the provider, the endpoint and the complete
 request body (model, messages, system prompt, token limit, temperature, stop sequences, ...):
 anything that can change the answer changes the key. API keys are never part of it.
@@ -17,6 +21,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,13 +36,15 @@ CREATE TABLE IF NOT EXISTS responses (
     output_tokens INTEGER NOT NULL,
     created REAL NOT NULL,
     thinking TEXT NOT NULL DEFAULT '',
-    reasoning_tokens INTEGER NOT NULL DEFAULT 0
+    reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+    batch_unreported INTEGER NOT NULL DEFAULT 0
 )
 """
 # Columns added after the first release: a cache file written before them gains them on open.
 ADDED_COLUMNS = {
     "thinking": "TEXT NOT NULL DEFAULT ''",
     "reasoning_tokens": "INTEGER NOT NULL DEFAULT 0",
+    "batch_unreported": "INTEGER NOT NULL DEFAULT 0",
 }
 
 
@@ -54,13 +61,15 @@ def request_key(provider: str, endpoint: str | None, body: dict[str, Any]) -> st
 
 @dataclass(frozen=True)
 class CachedAnswer:
-    """A stored answer, its thinking, and the tokens it cost when it was first received."""
+    """A stored answer, its thinking, the tokens it cost when it was first received, and whether it is a
+    batch answer whose cost no run has reported yet."""
 
     text: str
     input_tokens: int
     output_tokens: int
     thinking: str = ""
     reasoning_tokens: int = 0
+    batch_unreported: bool = False
 
 
 class ResponseCache:
@@ -83,17 +92,18 @@ class ResponseCache:
         """The stored answer for ``key``, or None."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT text, input_tokens, output_tokens, thinking, reasoning_tokens FROM responses WHERE key = ?",
+                "SELECT text, input_tokens, output_tokens, thinking, reasoning_tokens, batch_unreported "
+                "FROM responses WHERE key = ?",
                 (key,),
             ).fetchone()
-        return CachedAnswer(*row) if row else None
+        return CachedAnswer(*row[:5], bool(row[5])) if row else None
 
     def put(self, key: str, provider: str, model: str, answer: CachedAnswer) -> None:
         """Store one answer and commit it immediately."""
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO responses (key, provider, model, text, input_tokens, output_tokens, created, "
-                "thinking, reasoning_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "thinking, reasoning_tokens, batch_unreported) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     provider,
@@ -104,8 +114,14 @@ class ResponseCache:
                     time.time(),
                     answer.thinking,
                     answer.reasoning_tokens,
+                    int(answer.batch_unreported),
                 ),  # fmt: skip
             )
+
+    def mark_reported(self, keys: Iterable[str]) -> None:
+        """Clear ``batch_unreported`` of ``keys``: a run's results now carry their cost."""
+        with self._lock:
+            self._conn.executemany("UPDATE responses SET batch_unreported = 0 WHERE key = ?", [(k,) for k in keys])
 
     def __len__(self) -> int:
         with self._lock:

@@ -5,7 +5,8 @@ user file (model arg ``prices=PATH`` or env ``MEDS_BENCH_PRICES``, ``{"models": 
 "output": .., "batch_input": .., "batch_output": ..}}}``) replaces or adds entries; batch rates default
 to half the list rates. Model names match the longest listed prefix. The ledger is thread-safe; the
 budget reserves each request's worst-case cost (its counted prompt + its full output-token limit)
-before it is sent, so concurrent requests cannot overshoot ``max_cost_usd``.
+before it is sent, so concurrent requests cannot overshoot ``max_cost_usd``; spending already committed
+(a batch an earlier process submitted) is held against it unconditionally.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class Usage:
     cached_input_tokens: int = 0
     cached_output_tokens: int = 0
     batched: int = 0  # of ``sent``: answers received through a batch, priced at the batch rates
+    earlier_cost_usd: float = 0.0  # of ``cost_usd``: batch answers an earlier, interrupted process paid for
 
     def add(self, other: Usage) -> None:
         for name, value in asdict(other).items():
@@ -100,6 +102,7 @@ class Usage:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["cost_usd"] = round(self.cost_usd, 6)
+        out["earlier_cost_usd"] = round(self.earlier_cost_usd, 6)
         return out
 
 
@@ -131,6 +134,11 @@ class Ledger:
             self._reserved += worst_case_usd
             return True
 
+    def hold(self, committed_usd: float) -> None:
+        """Reserve budget for spending already committed (a resumed batch): taken even past the budget."""
+        with self._lock:
+            self._reserved += committed_usd
+
     def release(self, worst_case_usd: float) -> None:
         with self._lock:
             self._reserved = max(0.0, self._reserved - worst_case_usd)
@@ -144,7 +152,9 @@ class Ledger:
         cached: bool,
         reasoning_tokens: int = 0,
         batch: bool = False,
+        earlier: bool = False,
     ) -> None:
+        """One answer: ``cached`` costs nothing; ``earlier``: a batch answer an earlier process paid for."""
         with self._lock:
             usage = self._task(task)
             if cached:
@@ -160,6 +170,7 @@ class Ledger:
             usage.reasoning_tokens += reasoning_tokens
             cost = self.price.cost(input_tokens, output_tokens, batch) if self.price is not None else 0.0
             usage.cost_usd += cost
+            usage.earlier_cost_usd += cost if earlier else 0.0
             self.per_request.append([task, doc_id, "done", input_tokens, output_tokens, round(cost, 8)])
 
     def record_truncation(self, task: str, doc_id: Any, prompt_tokens: int, dropped_tokens: int) -> None:
@@ -193,6 +204,7 @@ class Ledger:
         output_tokens: int,
         reasoning_tokens: int,
         batch: bool = False,
+        earlier: bool = False,
     ) -> None:
         """A reply without answer text because thinking used the output allowance: unanswered, but paid for."""
         with self._lock:
@@ -203,6 +215,7 @@ class Ledger:
             usage.reasoning_tokens += reasoning_tokens
             cost = self.price.cost(input_tokens, output_tokens, batch) if self.price is not None else 0.0
             usage.cost_usd += cost
+            usage.earlier_cost_usd += cost if earlier else 0.0
             self.failures.append({"task": task, "doc_id": doc_id, "error": message, "reason": "output limit"})
             self.per_request.append([task, doc_id, "output_limit", input_tokens, output_tokens, round(cost, 8)])
 

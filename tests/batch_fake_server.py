@@ -9,7 +9,8 @@ for synchronous reference runs) with these routes added:
   ``GET /v1/messages/batches/{id}/results`` (JSONL), ``POST /v1/messages/batches/{id}/cancel``.
 
 A batch stays in progress until ``release`` is set (``hold=True``; otherwise it is set from the
-start) and ends at the first status request after that. Each item's answer is the synchronous
+start) and ends at the first status request after that; the first ``free_batches`` batches created
+end at their first status request even while held. Each item's answer is the synchronous
 fake's for the same body. ``fate(body, n)`` decides what becomes of an item the ``n``-th time
 (0-based) its ``custom_id`` arrives in a batch: None (answered), ``"expired"`` (its batch expires
 with it unfinished), ``"errored"`` (HTTP 500 / ``api_error``, worth a retry) or ``"invalid"``
@@ -50,6 +51,7 @@ class FakeBatchServer(FakeLLMServer):
         fate: Fate | None = None,
         create_faults: tuple[int, ...] = (),
         no_batch: bool = False,
+        free_batches: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -58,6 +60,7 @@ class FakeBatchServer(FakeLLMServer):
         self.fate = fate or (lambda body, n: None)
         self.create_faults = list(create_faults)
         self.no_batch = no_batch
+        self.free_batches = free_batches
         self.created = 0  # batches created
         self.polls = 0  # batch status requests
         self.create_attempts = 0
@@ -191,7 +194,7 @@ class FakeBatchServer(FakeLLMServer):
         with self.changed:
             self.polls += 1
             self.changed.notify_all()
-        if self.release.is_set():
+        if self.release.is_set() or batch["index"] < self.free_batches:
             self._finish(batch)
         handler._json(200, self._view(batch))
 
@@ -199,9 +202,11 @@ class FakeBatchServer(FakeLLMServer):
 
     def _create(self, provider: str, items: list[tuple[str, dict[str, Any]]], request: dict[str, Any]) -> dict:
         with self.changed:
-            batch_id = ("batch_" if provider == "openai" else "msgbatch_") + f"{len(self.batches):04d}"
+            index = len(self.batches)
+            batch_id = ("batch_" if provider == "openai" else "msgbatch_") + f"{index:04d}"
             self.batches[batch_id] = {
                 "id": batch_id,
+                "index": index,
                 "provider": provider,
                 "items": items,
                 "input_file_id": request.get("input_file_id"),

@@ -16,8 +16,10 @@ from batch_fake_server import FakeBatchServer
 
 import meds_bench_adapters as adapters
 from meds_bench.cli import main as meds_bench
+from meds_bench_adapters.base import fit_messages, generation_settings
 from meds_bench_adapters.batch import BatchModeError, BatchState
-from meds_bench_adapters.cost import Price, load_prices
+from meds_bench_adapters.cache import ResponseCache
+from meds_bench_adapters.cost import Ledger, Price, load_prices
 
 PROVIDERS = [
     (adapters.OpenAIChatLM, "gpt-4o", "openai_url"),
@@ -231,8 +233,11 @@ CHILD = textwrap.dedent(
 )
 
 
-def _start_held_child(srv, tmp_path, prices, cls, model, url_attr, sig=signal.SIGKILL) -> str:
-    """A batch=true run in its own process, stopped by ``sig`` while its one batch is in progress; its stderr."""
+def _start_held_child(
+    srv, tmp_path, prices, cls, model, url_attr, sig=signal.SIGKILL, until=lambda s: s.created == 1 and s.polls >= 2
+) -> str:
+    """A batch=true run in its own process, stopped by ``sig`` once ``until(srv)`` holds (by default: while
+    its one batch is in progress); its stderr."""
     script = CHILD.format(
         tests=str(Path(__file__).parent),
         cls=cls.__name__,
@@ -245,7 +250,7 @@ def _start_held_child(srv, tmp_path, prices, cls, model, url_attr, sig=signal.SI
     )
     child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
     try:
-        srv.wait_batches(lambda s: s.created == 1 and s.polls >= 2)  # recorded, and now waiting
+        srv.wait_batches(until)  # recorded, and now waiting
         child.send_signal(sig)
         assert child.wait(timeout=60) == -sig
     finally:
@@ -310,3 +315,108 @@ def test_a_batch_cancelled_while_the_run_waits_ends_as_failures(tmp_path, prices
     statuses = [r.args[1]["meds_api"] for r in requests]
     assert all(m["status"] == "failed" and "cancel" in m["error"] for m in statuses)
     assert "4 unanswered" in capsys.readouterr().err
+
+
+def _batch_worst(lm, request) -> float:
+    """The budget's worst case of ``request`` at the batch rates: its counted prompt and full output limit."""
+    gen = generation_settings(request.args[1], lm.max_gen_toks)
+    fit = fit_messages(json.loads(request.args[0]), lm.counter, lm.max_context_tokens, lm.output_limit(gen), "left")
+    return lm.price.cost(fit.prompt_tokens, lm.output_limit(gen), batch=True)
+
+
+def test_ledger_holds_committed_spending_and_counts_what_an_earlier_process_spent() -> None:
+    ledger = Ledger(Price(2.0, 8.0, batch_input=1.0, batch_output=4.0), max_cost_usd=0.01)
+    ledger.hold(0.012)  # a resumed batch's worst case: held although it is past the budget
+    assert not ledger.reserve(0.0001)
+    ledger.release(0.012)
+    assert ledger.reserve(0.009) and not ledger.reserve(0.0011)
+    ledger.release(0.009)
+    ledger.record_answer("t", 0, 1000, 100, cached=False, batch=True, earlier=True)  # 0.0010 + 0.0004
+    ledger.record_answer("t", 1, 1000, 100, cached=False, batch=True)  # 0.0014, this process
+    ledger.record_answer("t", 2, 1000, 100, cached=False)  # 0.0020 + 0.0008, synchronous
+    ledger.record_answer("t", 3, 1000, 100, cached=True)  # free
+    total = ledger.report()["total"]
+    assert total["cost_usd"] == pytest.approx(0.0056) and total["earlier_cost_usd"] == pytest.approx(0.0014)
+    assert (total["sent"], total["batched"], total["cached"]) == (3, 2, 1)
+    assert not ledger.reserve(0.0045) and ledger.reserve(0.0044)  # 0.0056 spent counts against the 0.01
+
+
+@pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
+def test_answers_a_killed_run_collected_are_charged_to_the_rerun(
+    tmp_path, prices, capsys, cls, model, url_attr
+) -> None:
+    cache = tmp_path / "cache"
+
+    def fate(body, n):
+        return "expired" if _query(1)(body) and n == 0 else None
+
+    with FakeBatchServer(hold=True, free_batches=1, fate=fate) as srv:
+        # the first batch ends and is collected; the child dies while the follow-up of its 2 expired items runs
+        _start_held_child(srv, cache, prices, cls, model, url_attr, until=lambda s: s.created == 2 and s.polls >= 3)
+        first, follow_up = BatchState(cache).records()
+        assert (first["state"], follow_up["state"], len(follow_up["keys"])) == ("collected", "submitted", 2)
+        assert len(ResponseCache(cache)) == 6  # collected, but no results ever carried their cost
+        srv.release.set()
+        lm = _lm(cls, model, srv, url_attr, cache, prices)
+        out = lm.generate_until(_requests())
+        assert srv.created == 2 and set(srv.batch_answered.values()) == {1}
+        sync_lm = _lm(cls, model, srv, url_attr, tmp_path / "sync", prices, batch=False)
+        assert out == sync_lm.generate_until(_requests()) and all(out)
+    total = lm.get_model_info()["meds_api"]["usage"]["total"]
+    sync_total = sync_lm.get_model_info()["meds_api"]["usage"]["total"]
+    assert (total["sent"], total["batched"], total["cached"]) == (8, 8, 0)
+    assert total["cost_usd"] == pytest.approx(sync_total["cost_usd"] / 2, rel=1e-6) and total["cost_usd"] > 0
+    assert total["earlier_cost_usd"] == pytest.approx(total["cost_usd"])
+    assert f"(8 via batch, ${total['cost_usd']:.4f} of it spent by an earlier process; " in capsys.readouterr().err
+    # the results now carry that cost: a later run reads the answers as free cache hits
+    again = _lm(cls, model, srv, url_attr, cache, prices)
+    assert again.generate_until(_requests()) == out
+    later = again.get_model_info()["meds_api"]["usage"]["total"]
+    assert (later["cached"], later["sent"], later["cost_usd"]) == (8, 0, 0.0)
+
+
+@pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
+def test_a_resumed_batch_counts_against_max_cost_usd(tmp_path, prices, cls, model, url_attr) -> None:
+    cache = tmp_path / "cache"
+    with FakeBatchServer(hold=True) as srv:
+        _start_held_child(srv, cache, prices, cls, model, url_attr)  # questions 0-3 of both tasks, at the provider
+        srv.release.set()
+        probe = _lm(cls, model, srv, url_attr, tmp_path / "probe", prices)
+        requests = make_instances(TASKS[0], 6) + make_instances(TASKS[1], 6)  # questions 4 and 5 are new
+        worst = [_batch_worst(probe, r) for r in requests]
+        resumed = sum(w for r, w in zip(requests, worst, strict=True) if r.metadata[1] < 4)
+        new = [w for r, w in zip(requests, worst, strict=True) if r.metadata[1] >= 4]
+        # room for the resumed batch and two new requests, not three
+        lm = _lm(cls, model, srv, url_attr, cache, prices, max_cost_usd=resumed + new[0] + new[1] + new[2] / 2)
+        out = lm.generate_until(requests)
+    assert srv.created == 2 and [len(b["items"]) for b in srv.batches.values()] == [8, 2]
+    statuses = [r.args[1]["meds_api"]["status"] for r in requests]
+    assert statuses == ["done"] * 10 + ["skipped_budget"] * 2  # the last two new ones: question 4, 5 of task 2
+    assert out[-2:] == ["", ""] and all(out[:-2])
+
+
+@pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
+def test_answers_of_a_resumed_batch_no_run_asked_for_are_charged_to_the_run_that_does(
+    tmp_path, prices, cls, model, url_attr
+) -> None:
+    cache = tmp_path / "cache"
+    with FakeBatchServer(hold=True) as srv:
+        _start_held_child(srv, cache, prices, cls, model, url_attr)  # 4 requests of each task in one batch
+        srv.release.set()
+        first = _lm(cls, model, srv, url_attr, cache, prices)
+        assert all(first.generate_until(make_instances(TASKS[0], 4)))  # collects all 8, asked for 4
+        first_usage = first.get_model_info()["meds_api"]["usage"]["total"]
+        second = _lm(cls, model, srv, url_attr, cache, prices)
+        assert all(second.generate_until(_requests()))
+        assert srv.created == 1 and len(srv.batch_answered) == 8 and sum(srv.attempts.values()) == 0
+        sync_lm = _lm(cls, model, srv, url_attr, tmp_path / "sync", prices, batch=False)
+        sync_lm.generate_until(_requests())
+    sync_task = sync_lm.get_model_info()["meds_api"]["usage"]["per_task"]
+    assert first_usage["cost_usd"] == pytest.approx(sync_task[TASKS[0]]["cost_usd"] / 2, rel=1e-6)
+    usage = second.get_model_info()["meds_api"]["usage"]
+    assert (usage["total"]["cached"], usage["total"]["sent"]) == (4, 4)  # the 4 the first run's results carried
+    assert usage["per_task"][TASKS[0]]["cost_usd"] == 0
+    assert usage["total"]["cost_usd"] == pytest.approx(sync_task[TASKS[1]]["cost_usd"] / 2, rel=1e-6)
+    assert usage["total"]["cost_usd"] > 0 and usage["total"]["earlier_cost_usd"] == pytest.approx(
+        usage["total"]["cost_usd"]
+    )
