@@ -121,6 +121,10 @@ def test_eval_config_file_tasks_are_rewritten_with_its_metadata(tmp_path, sample
         ("tasks: [task29]\nnum_fewshot: 50\n", "meds-bench: --num_fewshot 50 is more than meds_bench_ie_ade_drug_dose"),
         ("tasks: task29\ninclude_path: /x\n", "meds-bench: meds-bench eval adds --include_path itself"),
         ("- task29\n", "meds-bench: --config: YAML root must be a mapping in "),
+        ("tasks: task29\nnum_fewshot: -3\n", "meds-bench: --num_fewshot -3: must be a whole number of 0 or more"),
+        ("tasks: task29\ngen_kwargs: max_gen_toks=abc\n", "meds-bench: --gen_kwargs max_gen_toks=abc: must be a "),
+        ("tasks: task29\ngen_kwargs: {top_k: many}\n", "meds-bench: --gen_kwargs top_k=many: must be a whole"),
+        ("tasks: task29\nmodel: hff\n", "meds-bench: --model hff: lm-eval has no model of this name; closest "),
     ],
 )
 def test_eval_config_file_is_pre_flighted(capsys, tmp_path, sample_dir, text, line):

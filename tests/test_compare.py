@@ -201,3 +201,139 @@ def test_report_cli_ends_with_the_paired_headline(tmp_path, capsys):
     last = capsys.readouterr().out.splitlines()[-1]
     assert re.match(r"^  finetuned .* \+[0-9]+\.[0-9]+ vs untrained", last), last
     assert last.endswith("+87.50 vs untrained  (paired: 95% CI [+87.50, +87.50], p < 0.001, 64 docs)"), last
+
+
+QUESTIONS = [
+    (f"Question {k}? A. {a} B. {b}", f"The right answer is {x}: {a if x == 'A' else b}")
+    for k, (a, b, x) in enumerate(
+        [("aspirin", "heparin", "B"), ("liver", "lung", "A"), ("insulin", "warfarin", "B"),
+         ("kidney", "heart", "A"), ("vitamin K", "vitamin C", "B"), ("statin", "nitrate", "A")]
+    )
+]  # fmt: skip
+RIGHT = {0, 2, 4}
+
+
+def _six_doc_run(root: Path) -> Path:
+    """An lm-eval run of task57 on QUESTIONS, right on the documents in RIGHT."""
+    docs = [(q, gold, gold[20] if k in RIGHT else "D") for k, (q, gold) in enumerate(QUESTIONS)]
+    task = "meds_bench_mcqa_medqa_en"
+    return write_run(root, "m", {task: {"acc": 50.0}}, samples={task: docs}, n=6).parent
+
+
+def _rows_csv(path: Path, rows: list[list[str]], with_input: bool) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["task", *(["input"] if with_input else []), "reference", "prediction"])
+        writer.writerows([[r[0], *(r[1:2] if with_input else []), *r[2:]] for r in rows])
+    return path
+
+
+@pytest.mark.parametrize("with_input", [True, False])
+def test_a_csv_of_the_same_documents_in_another_order_is_paired_by_content(tmp_path, with_input):
+    from meds_bench.compare import compare_docs, load_docs
+
+    run = _six_doc_run(tmp_path / "run")
+    order = [3, 0, 5, 1, 4, 2]  # the same documents as the run, the same answers, rows permuted
+    rows = [
+        ["task57", f"Definition.\nInput:\n{QUESTIONS[k][0]}\nOutput:\n", QUESTIONS[k][1],
+         QUESTIONS[k][1][20] if k in RIGHT else "D"]
+        for k in order
+    ]  # fmt: skip
+    other = _rows_csv(tmp_path / "permuted.csv", rows, with_input)
+    assert [d.values["acc"] for d in load_docs(run)["meds_bench_mcqa_medqa_en"].values()] == [100, 0] * 3
+    for a, b in ((run, other), (other, run)):
+        (row,) = compare_docs(load_docs(a), load_docs(b))["tasks"]
+        # paired by document, every pair agrees: no difference and no width
+        assert (row["n"], row["diff"], row["ci_low"], row["ci_high"], row["p_value"]) == (6, 0.0, 0.0, 0.0, 1.0)
+    # paired by position, d = +100, -100, +100, 0, 0, -100: sd = sqrt(40000 / 5), CI 0 +- 1.96 * sd / sqrt(6)
+    by_position = paired_mean([100.0 * (k in RIGHT) for k in range(6)], [100.0 * (k in RIGHT) for k in order])
+    assert by_position.ci_high == pytest.approx(Z95 * math.sqrt(8000 / 6)) == pytest.approx(71.57, abs=0.01)
+
+
+def test_unrelated_rows_without_input_are_refused(tmp_path, capsys):
+    run = _six_doc_run(tmp_path / "run")
+    rows = [["task57", "", f"The right answer is C: drug {k}", "C"] for k in range(5)]
+    other = _rows_csv(tmp_path / "other.csv", rows, with_input=False)
+    for a, b in ((run, other), (other, run)):  # the smaller run, the CSV, is named at its first row
+        assert main(["compare", str(a), str(b)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert err.startswith(
+            f"meds-bench compare: {other}:2: no task57 document of the other run has the same reference;"
+        )
+        assert "lm-eval --log_samples output, or CSV/JSONL files carrying each document's reference and input" in err
+
+
+def test_a_reference_shared_by_several_documents_without_prompts_is_refused(tmp_path, capsys):
+    task = "meds_bench_mcqa_pubmedqa"
+    docs = [(f"Does drug {k} help?", "yes", "yes") for k in range(3)]
+    run = write_run(tmp_path / "run", "m", {task: {"acc": 100.0}}, samples={task: docs}, n=3).parent
+    other = _rows_csv(tmp_path / "yes.csv", [["task123", "", "yes", "no"]] * 3, with_input=False)
+    assert main(["compare", str(other), str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"meds-bench compare: {other}:2: several task123 documents have this reference and the ")
+    assert err.count("\n") == 1
+
+
+def test_runs_whose_targets_differ_are_refused(tmp_path, capsys):
+    task = "meds_bench_mcqa_medqa_en"
+    write_run(tmp_path / "a", "m", {task: {"acc": 0.0}}, samples={task: MCQA_DOCS})
+    other = [MCQA_DOCS[0], (MCQA_DOCS[1][0], "The right answer is B: lung", "B"), MCQA_DOCS[2]]
+    write_run(tmp_path / "b", "m", {task: {"acc": 0.0}}, samples={task: other})
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("meds-bench compare: task57 document 1: the two runs have different targets for it")
+    assert err.rstrip().endswith("compare runs made on the same task files") and err.count("\n") == 1
+
+
+def test_lm_eval_target_hash_is_what_identifies_a_document(tmp_path):
+    from lm_eval.utils import hash_string
+
+    from meds_bench.compare import load_docs
+
+    run = _six_doc_run(tmp_path / "run")
+    (samples,) = run.glob("samples_*.jsonl")
+    lines = [json.loads(x) for x in samples.read_text().splitlines()]
+    lines[0]["target_hash"] = hash_string("another target")  # lm-eval's field wins over target and doc
+    samples.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    docs = load_docs(run)["meds_bench_mcqa_medqa_en"]
+    assert docs["0"].target_hash == hash_string("another target")
+    assert docs["1"].target_hash == hash_string(QUESTIONS[1][1])
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("latin1.csv", "task,reference,prediction\ntask57,café B,B\n".encode("latin-1")),
+        ("binary.csv", bytes(range(256))),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path, capsys, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    run = _six_doc_run(tmp_path / "run")
+    assert main(["compare", str(run), str(path)]) == 2
+    byte = "e9" if name == "latin1.csv" else "80"  # both on line 2: range(256) holds a newline (10) before 0x80
+    assert capsys.readouterr().err == (
+        f"meds-bench compare: {path}:2: not UTF-8 text (byte 0x{byte}); pass the text file meant, saved as "
+        "UTF-8 (e.g. `iconv -f latin1 -t utf-8 FILE`, or a spreadsheet's 'CSV UTF-8')\n"
+    )
+
+
+def test_a_samples_file_that_is_not_utf8_is_one_line(tmp_path, capsys):
+    run = _six_doc_run(tmp_path / "run")
+    (samples,) = run.glob("samples_*.jsonl")
+    samples.write_bytes(samples.read_bytes() + b'{"doc_id": 9, "doc": "caf\xe9"}\n')
+    assert main(["compare", str(run), str(run)]) == 2
+    assert capsys.readouterr().err.startswith(f"meds-bench compare: {samples}:7: not UTF-8 text (byte 0xe9); ")
+
+
+def test_a_samples_line_carrying_no_target_is_refused(tmp_path, capsys):
+    run = _six_doc_run(tmp_path / "run")
+    bare = tmp_path / "samples_meds_bench_mcqa_medqa_en_2025-01-01T00-00-00.jsonl"  # values only, no doc or target
+    bare.write_text(json.dumps({"doc_id": 0, "acc": 100.0, "acc_paper": 100.0, "extracted": 1.0}) + "\n")
+    assert main(["compare", str(run), str(bare)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"meds-bench compare: {bare}:1: no target (target_hash, target or doc) identifies this task57 document; "
+        "compare runs of the same documents: "
+    )

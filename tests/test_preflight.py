@@ -141,3 +141,51 @@ def test_data_dir_given_through_lm_eval_metadata_is_the_one_checked(tmp_path, ca
     metadata = json.dumps({"meds_bench_data_dir": str(tmp_path)})
     assert main(["eval", *NO_MODEL, "--tasks", "task106", "--metadata", metadata]) == 2
     assert f"no Text_classification/task106_*.json[l] in {tmp_path.resolve()}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--model", "hff"], "--model hff: lm-eval has no model of this name; closest registered names: hf"),
+        (
+            ["--model", "meds-opneai"],
+            "--model meds-opneai: lm-eval has no model of this name; closest registered names: meds-openai, "
+            "meds-anthropic",
+        ),
+        (
+            ["--model", "HuggingFaceTB/SmolLM2-135M-Instruct"],
+            "--model HuggingFaceTB/SmolLM2-135M-Instruct: lm-eval has no model of this name; a Hugging Face model "
+            "goes in --model_args: --model hf --model_args pretrained=HuggingFaceTB/SmolLM2-135M-Instruct",
+        ),
+        (
+            [*NO_MODEL, "--num_fewshot", "-3"],
+            "--num_fewshot -3: must be a whole number of 0 or more (0 runs zero-shot; leave it out for each task's "
+            "default)",
+        ),
+        (
+            [*NO_MODEL, "--gen_kwargs", "max_gen_toks=abc"],
+            "--gen_kwargs max_gen_toks=abc: must be a whole number of 1 or more (e.g. --gen_kwargs max_gen_toks=256)",
+        ),
+        (
+            [*NO_MODEL, "--gen_kwargs", "temperature=0", "top_p=2"],
+            "--gen_kwargs top_p=2: must be a number above 0 and at most 1 (e.g. --gen_kwargs top_p=0.95)",
+        ),
+    ],
+)
+def test_bad_model_shots_and_generation_settings_are_one_line(capsys, tmp_path, argv, line):
+    # checked before the data: this folder has none, and the run must not get as far as saying so
+    assert main(["eval", "--data-dir", str(tmp_path), "--tasks", "task57", *argv]) == 2
+    assert capsys.readouterr().err == f"meds-bench: {line}\n"
+
+
+def test_a_model_with_no_close_name_lists_the_registered_ones(capsys, sample_dir):
+    assert main(["eval", "--data-dir", str(sample_dir), "--tasks", "task57", "--model", "zzzqqq"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("meds-bench: --model zzzqqq: lm-eval has no model of this name; registered names: ")
+    assert {"hf", "vllm", "dummy", "meds-openai", "meds-anthropic"} <= set(line.split(": ")[-1].split(", "))
+
+
+def test_well_formed_generation_settings_and_shots_pass(sample_dir):
+    argv = ["--model", "dummy", "--tasks", "task57", "--num_fewshot", "0"]
+    gen = ["--gen_kwargs", "max_gen_toks=8", "temperature=0.7", "top_p=0.9", "top_k=-1", "do_sample=true"]
+    assert eval_namespace([*argv, *gen], str(sample_dir)).gen_kwargs["max_gen_toks"] == 8

@@ -269,3 +269,21 @@ def test_reference_file_errors_name_the_entry(tmp_path):
     )
     with pytest.raises(ValueError, match="expected 2 number"):
         load_reference(bad)
+
+
+@pytest.mark.parametrize("what", ["results", "samples", "baseline"])
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path, capsys, what):
+    from meds_bench.cli import main
+
+    run = write_run(tmp_path / "run", "m", {MCQA[0]: {"acc": 0.0}}, samples={MCQA[0]: MCQA_DOCS})
+    bad = {"results": run, "samples": next(run.parent.glob("samples_*.jsonl")), "baseline": tmp_path / "base.csv"}
+    bad[what].write_bytes(bad[what].read_bytes() + b"\ncaf\xe9\n" if what != "baseline" else b"\xff\xfe\x00binary")
+    extra = ["--baseline", str(bad["baseline"])] if what == "baseline" else []
+    assert main(["report", str(run.parent), "--out", str(tmp_path / "out"), *extra]) == 2
+    line = {"results": 2, "samples": 5, "baseline": 1}[what]
+    byte = "ff" if what == "baseline" else "e9"
+    prefix = "--baseline " + str(bad["baseline"]) + ": " if what == "baseline" else ""
+    assert capsys.readouterr().err == (
+        f"meds-bench report: {prefix}{bad[what]}:{line}: not UTF-8 text (byte 0x{byte}); pass the text file meant, "
+        "saved as UTF-8 (e.g. `iconv -f latin1 -t utf-8 FILE`, or a spreadsheet's 'CSV UTF-8')\n"
+    )

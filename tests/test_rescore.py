@@ -101,6 +101,24 @@ def test_files_starting_with_a_byte_order_mark_are_read(tmp_path, name, content)
     assert result["acc,none"] == 50.0 and result["sample_len"] == 2
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "line", "byte"),
+    [
+        ("latin1.csv", "prediction,reference,task\r\nB,café B,task57\r\n".encode("latin-1"), 2, "e9"),
+        ("bom_latin1.csv", b"\xef\xbb\xbfprediction,reference,task\n" + "é,é,task57\n".encode("latin-1"), 2, "e9"),
+        ("model.jsonl", b"\x7fELF\x02\x01\x01\x00" + bytes(range(128, 256)), 1, "80"),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path, capsys, name, content, line, byte):
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert main(["score", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"meds-bench score: {path}:{line}: not UTF-8 text (byte 0x{byte}); pass the text file meant, saved as UTF-8 "
+        "(e.g. `iconv -f latin1 -t utf-8 FILE`, or a spreadsheet's 'CSV UTF-8')\n"
+    )
+
+
 def test_bad_json_line_names_the_line(tmp_path, capsys):
     path = tmp_path / "p.jsonl"
     path.write_text('{"prediction": "a", "reference": "b", "task": "task52"}\n{oops\n')

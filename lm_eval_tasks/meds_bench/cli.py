@@ -107,7 +107,7 @@ def _lm_eval_settings(namespace: argparse.Namespace) -> dict[str, Any]:
         except (OSError, TypeError, ValueError) as err:
             raise preflight.PreflightError(f"--config: {err}") from None
     settings.update({k: v for k, v in vars(namespace).items() if v or v == 0})
-    for key in ("metadata", "model_args"):
+    for key in ("metadata", "model_args", "gen_kwargs"):
         if isinstance(settings.get(key), str):
             settings[key] = simple_parse_args_string(settings[key])
     return settings
@@ -127,8 +127,9 @@ def eval_namespace(
     """lm-eval's own ``run`` namespace for ``passthrough``, edited for MedS-Bench and checked before any model loads.
 
     The edits: our task folder as ``include_path``; MedS ids rewritten to task names; ``data_dir`` (and,
-    with ``skip_missing``, the skipped tasks) in the task metadata. Every selected MedS-Bench task's file
-    is located and parsed, and ``--num_fewshot`` checked against the smallest task.
+    with ``skip_missing``, the skipped tasks) in the task metadata. ``--model`` must be registered with
+    lm-eval, ``--num_fewshot`` and ``--gen_kwargs`` well-formed; every selected MedS-Bench task's file is
+    located and parsed, and ``--num_fewshot`` checked against the smallest task.
 
     Raises:
         preflight.PreflightError: the lines to print, when the run cannot start.
@@ -149,6 +150,10 @@ def eval_namespace(
         raise preflight.PreflightError(
             "meds-bench eval adds --include_path itself; use lm_eval directly for other task folders"
         )
+    _register_models()
+    preflight.check_model(settings.get("model"))
+    preflight.check_num_fewshot(settings.get("num_fewshot"))
+    preflight.check_gen_kwargs(settings.get("gen_kwargs"))
     entries = preflight.rewrite_task_entries(_task_entries(settings.get("tasks")))
     metadata = dict(settings.get("metadata") or {})
     if data_dir:

@@ -2,25 +2,29 @@
 
 A run is an lm-eval output folder written with ``--log_samples`` (its ``samples_<task>_*.jsonl``),
 one samples file, or a scored CSV/JSONL that ``meds-bench score`` reads (the release's
-``task_id,input,GT,output`` CSV included). Documents are matched per task by document id (lm-eval's
-``doc_id``; the row order within a task for CSV/JSONL) and must carry the same prompt (lm-eval's
-``prompt_hash``, the SHA-256 of the prompt sent; of the ``input`` column for CSV): different prompts
-(another seed, shot count or template) are refused. The statistics are in
-:mod:`meds_bench.metrics.paired`.
+``task_id,input,GT,output`` CSV included). A pair is only formed of documents whose identity both
+runs prove: the same target (lm-eval's ``target_hash``; the reference of a CSV/JSONL row) and, where
+both runs carry it, the same prompt (lm-eval's ``prompt_hash``, the SHA-256 of the prompt sent; of the
+``input`` column for CSV). Two lm-eval runs are paired by ``doc_id`` and each pair checked; a scored
+file's rows have no id, so they are paired by content, and every document of the smaller side must
+find its partner. Anything else (different targets or prompts, a row no document matches, rows the
+content cannot tell apart) is refused. The statistics are in :mod:`meds_bench.metrics.paired`.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import io
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from meds_bench.catalog import CATEGORIES, TASKS, category_group, get_task
+from meds_bench.catalog import CATEGORIES, TASKS, TaskInfo, category_group, get_task
 from meds_bench.metrics.paired import Paired, combine, holm, paired_corpus, paired_mean
 from meds_bench.metrics.rescore import (
     ScoreInputError,
@@ -32,6 +36,7 @@ from meds_bench.metrics.rescore import (
 )
 from meds_bench.metrics.table import metrics_of
 from meds_bench.metrics.uncertainty import corpus_statistic
+from meds_bench.text_files import NotUtf8Error, read_utf8
 
 ALPHA = 0.05
 
@@ -42,10 +47,19 @@ class CompareInputError(ValueError):
 
 @dataclass(frozen=True)
 class Doc:
-    """One scored document of a run: the prompt's hash (None when unknown) and its metric values."""
+    """One scored document of a run.
 
+    ``where`` is the ``file:line`` it was read from; ``target_hash`` and ``prompt_hash`` are lm-eval's
+    ``hash_string`` of its target and of the prompt sent (None when the file does not carry them);
+    ``numbered`` is True when its key in :data:`RunDocs` is lm-eval's ``doc_id``, False when it is only
+    the row's position in a scored file.
+    """
+
+    where: str
+    target_hash: str | None
     prompt_hash: str | None
     values: Mapping[str, Any]
+    numbered: bool = True
 
 
 RunDocs = dict[str, dict[str, Doc]]  # task -> doc id -> document
@@ -70,7 +84,11 @@ def _cached_samples_docs(path: Path, mtime_ns: int, task: str) -> dict[str, Doc]
     info = get_task(task)
     names = [m for m, _ in metrics_of(info)]
     docs: dict[str, Doc] = {}
-    for k, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    try:
+        text = read_utf8(path)
+    except NotUtf8Error as err:
+        raise CompareInputError(str(err)) from None
+    for k, line in enumerate(io.StringIO(text, newline=None), start=1):
         if not line.strip():
             continue
         try:
@@ -88,11 +106,24 @@ def _cached_samples_docs(path: Path, mtime_ns: int, task: str) -> dict[str, Doc]
                 raise CompareInputError(str(err)) from None
             values = score_doc(record.doc, record.prediction, info)
         prompt = obj.get("prompt_hash") or (_hash(sample_prompt(obj)) if obj.get("arguments") else None)
-        docs[str(obj["doc_id"])] = Doc(prompt, values)
+        docs[str(obj["doc_id"])] = Doc(f"{path}:{k}", _target_hash(obj), prompt, values)
     return docs
 
 
+def _target_hash(sample: Mapping[str, Any]) -> str | None:
+    """lm-eval's ``target_hash`` of a samples line; computed from its ``target`` or its doc's gold when absent."""
+    from meds_bench.metrics.closed_set import gold_string
+
+    if sample.get("target_hash"):
+        return str(sample["target_hash"])
+    if sample.get("target") is not None:
+        return _hash(str(sample["target"]))  # as lm-eval: our tasks' doc_to_target is the doc's output
+    doc = sample.get("doc")
+    return _hash(gold_string(doc)) if isinstance(doc, dict) and gold_string(doc) else None
+
+
 def _scored_file_docs(path: Path) -> RunDocs:
+    from meds_bench.metrics.closed_set import gold_string
     from meds_bench.metrics.rescore import score_records
 
     records = read_predictions(path)
@@ -100,7 +131,8 @@ def _scored_file_docs(path: Path) -> RunDocs:
     for record, values in zip(records, score_records(records), strict=True):
         docs = out.setdefault(record.task, {})
         text = record.doc.get("prompt")
-        docs[str(len(docs))] = Doc(_hash(text) if isinstance(text, str) and text else None, values)
+        prompt = _hash(text) if isinstance(text, str) and text else None
+        docs[str(len(docs))] = Doc(record.where, _hash(gold_string(record.doc)), prompt, values, numbered=False)
     return out
 
 
@@ -141,6 +173,89 @@ def _paired_task(task: str, a: list[Doc], b: list[Doc]) -> Paired:
     return paired_corpus(matrix([d.values[metric] for d in a]), matrix([d.values[metric] for d in b]), statistic)
 
 
+_PASS_INSTEAD = (
+    "compare runs of the same documents: lm-eval --log_samples output, or CSV/JSONL files carrying each "
+    "document's reference and input (as export-submission writes them)"
+)
+
+
+def paired_documents(info: TaskInfo, a: Mapping[str, Doc], b: Mapping[str, Doc]) -> list[tuple[Doc, Doc]]:
+    """The (A, B) pairs of one task's documents, in A's order; refuses documents it cannot identify.
+
+    Two lm-eval runs pair by ``doc_id`` (each pair must have equal targets, and equal prompts);
+    otherwise documents pair by content: the same target and, when every document of both runs carries
+    one, the same prompt; every document of the run with fewer must then find its partner.
+
+    Raises:
+        CompareInputError: one line naming the first document that cannot be paired and what to pass.
+    """
+    for doc in (*a.values(), *b.values()):
+        if doc.target_hash is None:
+            raise CompareInputError(
+                f"{doc.where}: no target (target_hash, target or doc) identifies this {info.meds_id} document; "
+                f"{_PASS_INSTEAD}"
+            )
+    if all(d.numbered for d in (*a.values(), *b.values())):
+        return _paired_by_id(info, a, b)
+    return _paired_by_content(info, list(a.values()), list(b.values()))
+
+
+def _paired_by_id(info: TaskInfo, a: Mapping[str, Doc], b: Mapping[str, Doc]) -> list[tuple[Doc, Doc]]:
+    pairs = []
+    for k, da in a.items():
+        db = b.get(k)
+        if db is None:
+            continue
+        if da.target_hash != db.target_hash:
+            raise CompareInputError(
+                f"{info.meds_id} document {k}: the two runs have different targets for it (they ran on "
+                f"different data: {da.where}, {db.where}); compare runs made on the same task files"
+            )
+        if da.prompt_hash and db.prompt_hash and da.prompt_hash != db.prompt_hash:
+            raise CompareInputError(
+                f"{info.meds_id} document {k}: the two runs sent different prompts (other seed, shots or "
+                "template); compare runs made with the same prompts"
+            )
+        pairs.append((da, db))
+    return pairs
+
+
+def _paired_by_content(info: TaskInfo, a: list[Doc], b: list[Doc]) -> list[tuple[Doc, Doc]]:
+    with_prompt = all(d.prompt_hash for d in (*a, *b))
+
+    def key(doc: Doc) -> tuple[str | None, str | None]:
+        return doc.target_hash, doc.prompt_hash if with_prompt else None
+
+    partners: dict[tuple[str | None, str | None], list[Doc]] = {}
+    for doc in b:
+        partners.setdefault(key(doc), []).append(doc)
+    if not with_prompt:  # equal targets without prompts do not tell documents apart (e.g. PubMedQA's "yes")
+        in_a = Counter(map(key, a))
+        for doc in a:
+            found = partners.get(key(doc), [])
+            if found and (in_a[key(doc)] > 1 or len(found) > 1):
+                raise CompareInputError(
+                    f"{doc.where}: several {info.meds_id} documents have this reference and the two runs carry "
+                    f"no common prompt to tell them apart; {_PASS_INSTEAD}"
+                )
+    pairs, unmatched = [], []
+    for doc in a:
+        found = partners.get(key(doc))
+        if found:
+            pairs.append((doc, found.pop(0)))
+        else:
+            unmatched.append(doc)
+    if len(b) < len(a):  # the smaller run must be matched whole
+        left = {id(doc) for rest in partners.values() for doc in rest}
+        unmatched = [doc for doc in b if id(doc) in left]
+    if unmatched:
+        what = "reference and prompt" if with_prompt else "reference"
+        raise CompareInputError(
+            f"{unmatched[0].where}: no {info.meds_id} document of the other run has the same {what}; {_PASS_INSTEAD}"
+        )
+    return pairs
+
+
 def compare_docs(a: RunDocs, b: RunDocs) -> dict[str, Any]:
     """Paired differences (A - B) per task present in both, per complete category, and of the mean
     over complete categories; task p-values also Holm-adjusted across tasks."""
@@ -148,18 +263,9 @@ def compare_docs(a: RunDocs, b: RunDocs) -> dict[str, Any]:
     for info in TASKS:
         if info.name not in a or info.name not in b:
             continue
-        common = [k for k in a[info.name] if k in b[info.name]]
-        for k in common:
-            pa, pb = a[info.name][k].prompt_hash, b[info.name][k].prompt_hash
-            if pa and pb and pa != pb:
-                raise CompareInputError(
-                    f"{info.meds_id} document {k}: the two runs sent different prompts (other seed, shots or "
-                    "template); compare runs made with the same prompts"
-                )
-        if common:
-            tasks[info.name] = _paired_task(
-                info.name, [a[info.name][k] for k in common], [b[info.name][k] for k in common]
-            )
+        pairs = paired_documents(info, a[info.name], b[info.name])
+        if pairs:
+            tasks[info.name] = _paired_task(info.name, [da for da, _ in pairs], [db for _, db in pairs])
     if not tasks:
         raise CompareInputError("the two runs share no scored document of any MedS-Bench task")
     adjusted = holm([t.p_value for t in tasks.values()])

@@ -6,14 +6,17 @@
   so nothing is read twice); each missing or malformed file is one line, then one closing line
   says what to do. ``--skip-missing`` instead keeps every group whose tasks are all present,
   descends into the others, and drops missing tasks.
-- ``--num_fewshot``: refused when a selected task cannot supply that many cases.
+- ``--num_fewshot``: refused when negative, or when a selected task cannot supply that many cases.
+- ``--model``: refused when lm-eval's model registry does not hold the name (the closest names are given).
+- ``--gen_kwargs``: the generation settings every model reads must have values of their kind.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from meds_bench.catalog import OPEN_GROUP, OVERALL_GROUP, TASKS, TaskInfo, get_task, group_tree, leaves
@@ -140,3 +143,63 @@ def check_fewshot(num_fewshot: int, n_instances: dict[str, int]) -> None:
             f"--num_fewshot {num_fewshot} is more than {name} ({info.meds_id}) can supply: it has {smallest} "
             f"instances, so at most {smallest - 1} cases besides the query; use --num_fewshot {smallest - 1} or less"
         )
+
+
+def check_num_fewshot(num_fewshot: object) -> None:
+    """Refuse a shot count that is not a whole number of 0 or more (lm-eval would run a negative one 0-shot)."""
+    if num_fewshot is None:
+        return
+    if isinstance(num_fewshot, bool) or not isinstance(num_fewshot, int) or num_fewshot < 0:
+        raise PreflightError(
+            f"--num_fewshot {num_fewshot}: must be a whole number of 0 or more (0 runs zero-shot; leave it out "
+            "for each task's default)"
+        )
+
+
+def check_model(name: object) -> None:
+    """Refuse a ``--model`` that lm-eval's model registry does not hold, naming the closest registered names.
+
+    Our API models must be registered first (``meds_bench.cli`` imports them); None is lm-eval's default, hf.
+    """
+    import lm_eval.models  # noqa: F401 - registers lm-eval's own names (their modules load lazily)
+    from lm_eval.api.registry import model_registry
+
+    if name is None or str(name) in model_registry:
+        return
+    known = sorted(model_registry)
+    close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.6)
+    said = [f"closest registered names: {', '.join(close)}"] if close else []
+    if "/" in str(name):  # a hub id given as the model type
+        said.append(f"a Hugging Face model goes in --model_args: --model hf --model_args pretrained={name}")
+    elif not close:
+        said.append(f"registered names: {', '.join(known)}")
+    raise PreflightError(f"--model {name}: lm-eval has no model of this name; {'; '.join(said)}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_whole(value: object) -> bool:
+    return _is_number(value) and float(value).is_integer()  # lm-eval's parser reads "-1" as -1.0
+
+
+# lm-eval hands --gen_kwargs to the model unchecked (max_gen_toks=abc ran and scored 0), so the settings every
+# model reads are checked here; other keys are model-specific and pass through.
+_GEN_KWARGS: dict[str, tuple[Callable[[object], bool], str, str]] = {
+    "max_gen_toks": (lambda v: _is_whole(v) and v >= 1, "a whole number of 1 or more", "256"),
+    "temperature": (lambda v: _is_number(v) and v >= 0, "a number of 0 or more", "0"),
+    "top_p": (lambda v: _is_number(v) and 0 < v <= 1, "a number above 0 and at most 1", "0.95"),
+    "top_k": (_is_whole, "a whole number", "50"),
+}
+
+
+def check_gen_kwargs(gen_kwargs: Mapping[str, object] | None) -> None:
+    """Refuse ``--gen_kwargs`` whose ``max_gen_toks``, ``temperature``, ``top_p`` or ``top_k`` has a value of
+    another kind (a word, a negative count)."""
+    if gen_kwargs is not None and not isinstance(gen_kwargs, Mapping):
+        raise PreflightError(f"--gen_kwargs {gen_kwargs}: expected key=value settings (e.g. max_gen_toks=256)")
+    for key, value in (gen_kwargs or {}).items():
+        if key in _GEN_KWARGS and not _GEN_KWARGS[key][0](value):
+            _, kind, example = _GEN_KWARGS[key]
+            raise PreflightError(f"--gen_kwargs {key}={value}: must be {kind} (e.g. --gen_kwargs {key}={example})")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib
+import io
 import json
 import multiprocessing
 import os
@@ -27,6 +28,7 @@ import yaml
 from meds_bench.catalog import TASKS, TaskInfo, get_task
 from meds_bench.metrics.table import metrics_of
 from meds_bench.prompts import query_of
+from meds_bench.text_files import NotUtf8Error, read_utf8
 
 FILTER = "none"
 GROUPS_DIR = Path(__file__).resolve().parent.parent / "groups"
@@ -40,11 +42,13 @@ class ScoreInputError(ValueError):
 
 @dataclass(frozen=True)
 class Record:
-    """One prediction to score: its task, its lm-eval-style doc and the predicted text."""
+    """One prediction to score: its task, its lm-eval-style doc, the predicted text and where it was read
+    (``file:line``, or ``file: record N`` in a release CSV)."""
 
     task: str
     doc: dict[str, Any]
     prediction: Any
+    where: str = ""
 
 
 def _resolve(name: Any, where: str, field: str = "task") -> TaskInfo:
@@ -92,7 +96,7 @@ def sample_record(obj: Any, where: str, path: Path, forced: TaskInfo | None) -> 
             raise ScoreInputError(f"{where}: field 'doc.task' missing (pass --task)")
         info = forced or _resolve(name, where)
         resps = obj["filtered_resps"] if "filtered_resps" in obj else obj["resps"]
-        return Record(info.name, doc, prediction_of(resps))
+        return Record(info.name, doc, prediction_of(resps), where)
     return _plain_record(obj, where, forced)
 
 
@@ -118,7 +122,7 @@ def _plain_record(row: dict[str, Any], where: str, forced: TaskInfo | None) -> R
         "input": query_of(prompt),
         "prompt": prompt,
     }
-    return Record(info.name, doc, row["prediction"])
+    return Record(info.name, doc, row["prediction"], where)
 
 
 def read_predictions(path: Path, task: str | None = None) -> list[Record]:
@@ -126,9 +130,14 @@ def read_predictions(path: Path, task: str | None = None) -> list[Record]:
     forced = _resolve(task, "--task") if task else None
     if not path.is_file():
         raise ScoreInputError(f"{path}: no such file")
-    # utf-8-sig: spreadsheet programs start CSV (and some editors JSONL) files with a byte-order mark.
-    with path.open(newline="" if path.suffix.lower() == ".csv" else None, encoding="utf-8-sig") as fh:
-        records = _read_csv(fh, path, forced) if path.suffix.lower() == ".csv" else _read_jsonl(fh, path, forced)
+    try:
+        text = read_utf8(path)
+    except NotUtf8Error as err:
+        raise ScoreInputError(str(err)) from None
+    if path.suffix.lower() == ".csv":
+        records = _read_csv(io.StringIO(text, newline=""), path, forced)
+    else:
+        records = _read_jsonl(io.StringIO(text, newline=None), path, forced)
     if not records:
         raise ScoreInputError(f"{path}: no predictions in the file (expected one row or JSON line per prediction)")
     return records

@@ -8,6 +8,7 @@ F1 for NER and HoC, whose logged values are counts).
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from meds_bench.catalog import get_task
 from meds_bench.metrics.table import metrics_of
 from meds_bench.report.runs import ReportInputError, Run
 from meds_bench.report.tables import task_score_metric
+from meds_bench.text_files import NotUtf8Error, read_utf8
 
 DEFAULT_MAX_SAMPLES = 200  # per run and task: keeps a full 53-task run's page to a few MB
 
@@ -83,14 +85,17 @@ def _metric_values(task: str, sample: dict[str, Any]) -> dict[str, Any]:
 def read_samples(path: Path, task: str, limit: int) -> tuple[list[dict[str, Any]], int]:
     """The first ``limit`` samples of a samples file (by document id) and the file's total count."""
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for k, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise ReportInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
+    try:
+        text = read_utf8(path)
+    except NotUtf8Error as err:
+        raise ReportInputError(str(err)) from None
+    for k, line in enumerate(io.StringIO(text, newline=None), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise ReportInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
     rows.sort(key=lambda r: r.get("doc_id", 0) if isinstance(r.get("doc_id"), int) else 0)
     return rows[:limit], len(rows)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from meds_bench.catalog import TASKS
 from meds_bench.metrics.table import metrics_of
+from meds_bench.text_files import NotUtf8Error, read_utf8
 
 _TASK_NAMES = {t.name: t for t in TASKS}
 
@@ -129,8 +130,10 @@ def _date_id(path: Path) -> str:
 def load_run(path: Path, label: str | None = None) -> Run:
     """Read one results file. Raises :class:`ReportInputError` naming the file and field."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
+        raw = json.loads(read_utf8(path))
+    except NotUtf8Error as err:
+        raise ReportInputError(str(err)) from None
+    except OSError as err:
         raise ReportInputError(f"{path}: cannot read ({err})") from None
     except json.JSONDecodeError as err:
         raise ReportInputError(f"{path}: not valid JSON ({err.msg}, line {err.lineno})") from None
