@@ -101,6 +101,121 @@ def test_extract_letters_option_text_needs_exactly_one_option():
     assert extract_letters("vitamin b1 or vitamin b12", options) == frozenset()
 
 
+# --- one answer or none: a reply presenting two different options as the answer -------------------
+
+QUESTIONS = {  # language: (question, gold); the gold letter is B except in ja (A)
+    "en": (Q, G57),
+    "zh": ("最可能的诊断是？\nA. 甲状腺功能减退症\nB. 格雷夫斯病\nC. 甲状腺癌\nD. 亚急性甲状腺炎",
+           "正确答案是 B: 格雷夫斯病"),
+    "ja": ("第一選択となる降圧薬はどれか。\nA. カルシウム拮抗薬\nB. 副腎皮質ステロイド\nC. 抗ヒスタミン薬\nD. 抗菌薬",
+           "正しい答えは A: カルシウム拮抗薬 です"),
+    "fr": ("Mécanisme des IPP ?\nA. Blocage des récepteurs H2\nB. Inhibition de l'ATPase H+/K+\nC. Neutralisation",
+           "Les bonnes réponses est B: Inhibition de l'ATPase H+/K+"),
+    "ru": ("Какой гормон?\nA. Глюкагон\nB. Инсулин\nC. Соматостатин\nD. Гастрин", "Правильные ответ: B: Инсулин"),
+    "es": ("¿Qué alteración?\nA. Hipercalcemia\nB. Hipopotasemia\nC. Hipernatremia\nD. Hipermagnesemia",
+           "La respuesta correcta es: B: Hipopotasemia"),
+}  # fmt: skip
+
+# Each names the gold and another option as the answer: 0 whichever comes first.
+TWO_ANSWERS = [
+    ("en", "A. Methimazole. However, some would argue the correct answer is B: Levothyroxine."),
+    ("en", "B. Levothyroxine. However, some would argue the correct answer is A: Methimazole."),
+    ("en", "A. Methimazole ... The correct answer is B. Levothyroxine."),
+    ("en", "The right answer is A: Methimazole. Actually no, the right answer is B: Levothyroxine."),
+    ("en", "The answer is B, or possibly A."),
+    ("en", "The answer is A, or possibly B."),
+    ("en", "The answer is B, although some would argue A."),
+    ("en", "The answer is B, and possibly also C."),
+    ("en", "The answer is A. Actually, B is right."),
+    ("zh", "A. 甲状腺功能减退症……正确答案是B：格雷夫斯病。"),
+    ("zh", "B. 格雷夫斯病。不过有人认为正确答案是A。"),
+    ("zh", "答案是A。不对，正确答案是B。"),
+    ("zh", "答案是B，也可能是A。"),
+    ("zh", "答案是B，或者可能是A。"),
+    ("ja", "B. 副腎皮質ステロイド……正解はA: カルシウム拮抗薬です。"),
+    ("ja", "正解はA、あるいはBです。"),
+    ("ja", "答えはBです。いや、正解はAです。"),
+    ("ja", "正解はA。もしくはB。"),
+    ("fr", "A. Blocage des récepteurs H2 ... La bonne réponse est B."),
+    ("fr", "La bonne réponse est B, ou peut-être A."),
+    ("fr", "La réponse est A. En fait non, la bonne réponse est B."),
+    ("fr", "La bonne réponse est B, mais certains diraient A."),
+    ("ru", "A. Глюкагон ... Правильный ответ: B."),
+    ("ru", "Ответ: B, или, возможно, A."),
+    ("ru", "Правильный ответ: A. Хотя нет, правильный ответ: B."),
+    ("ru", "Ответ: B, хотя некоторые сказали бы A."),
+    ("es", "A. Hipercalcemia ... La respuesta correcta es B."),
+    ("es", "La respuesta correcta es B, o quizás A."),
+    ("es", "La respuesta es A. En realidad no, la respuesta correcta es B."),
+    ("es", "La respuesta correcta es B, aunque algunos dirían A."),
+]
+
+# Other options are named only to be rejected, or echoed as a list: the one answer is the gold.
+ONE_ANSWER = [
+    ("en", "Not A; B is right."),
+    ("en", "A is wrong; B is right."),
+    ("en", "A. Methimazole is wrong here. The answer is B."),
+    ("en", "A. Methimazole isn't indicated. The answer is B."),
+    ("en", "The answer is B. Option A is incorrect because methimazole treats hyperthyroidism."),
+    ("en", "The answer is B (Levothyroxine), not A (Methimazole)."),
+    ("en", "A. Methimazole\nB. Levothyroxine\nC. Radioactive iodine\nD. Propranolol\nThe answer is B."),
+    ("en", "B. Levothyroxine. The correct answer is B."),
+    ("en", "The answer is B.\nA. Methimazole: for hyperthyroidism.\nC. Radioactive iodine: also hyperthyroidism."),
+    ("en", "The answer is B because TSH is not suppressed."),
+    ("en", "Perhaps B, since this is hypothyroidism."),
+    ("zh", "不是A，B是正确的。"),
+    ("zh", "A项错误，B项正确。"),
+    ("zh", "A. 甲状腺功能减退症不正确。答案是B。"),
+    ("zh", "答案是B。A项错误，因为患者甲亢。"),
+    ("ja", "Bは誤りで、Aが正解です。"),
+    ("ja", "B. 副腎皮質ステロイドは誤りです。正解はAです。"),
+    ("ja", "正解はAです。Bは誤りです。"),
+    ("fr", "Pas A ; B est la bonne réponse."),
+    ("fr", "A. Blocage des récepteurs H2 est incorrecte. La bonne réponse est B."),
+    ("fr", "A n'est pas la bonne réponse. La bonne réponse est B."),
+    ("ru", "Не A; вариант B верный."),
+    ("ru", "A. Глюкагон неверен. Правильный ответ: B."),
+    ("ru", "Вариант A неверный, правильный ответ: B."),
+    ("es", "No es A; B es la correcta."),
+    ("es", "A. Hipercalcemia es incorrecta. La respuesta correcta es B."),
+    ("es", "La A no es correcta; la respuesta correcta es B."),
+]
+
+
+def test_the_two_answer_cases_cover_six_languages():
+    assert {lang for lang, _ in TWO_ANSWERS} == {lang for lang, _ in ONE_ANSWER} == set(QUESTIONS)
+
+
+@pytest.mark.parametrize("with_question", [True, False], ids=["question", "gold-only"])
+@pytest.mark.parametrize(("lang", "prediction"), TWO_ANSWERS)
+def test_a_reply_presenting_two_answers_scores_zero(lang, prediction, with_question):
+    question, gold = QUESTIONS[lang]
+    scores = cs.mcqa_scores(prediction, gold, question if with_question else "")
+    assert (scores["acc"], scores["extracted"]) == (0.0, "")
+
+
+@pytest.mark.parametrize("with_question", [True, False], ids=["question", "gold-only"])
+@pytest.mark.parametrize(("lang", "prediction"), ONE_ANSWER)
+def test_a_reply_rejecting_other_options_keeps_its_one_answer(lang, prediction, with_question):
+    question, gold = QUESTIONS[lang]
+    scores = cs.mcqa_scores(prediction, gold, question if with_question else "")
+    assert (scores["acc"], scores["extracted"]) == (100.0, "A" if lang == "ja" else "B")
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold", "acc_paper"),
+    [  # the issue's real SmolLM2-135M replies (task57, no question); acc_paper is the original rule, unchanged
+        ("A. Retinal detachment ... The correct answer is C. Central retinal artery occlusion.",
+         "The right answer is C: Central retinal artery occlusion", 0.0),
+        ("A. Methimazole. However, some would argue the correct answer is B: Levothyroxine.", G57, 0.0),
+        ("The right answer is A: Methimazole. Actually no, the right answer is B: Levothyroxine.", G57, 0.0),
+        ("B. Levothyroxine. However, some would argue the correct answer is A: Methimazole.", G57, 100.0),
+    ],
+)  # fmt: skip
+def test_issue_replies_naming_two_options(prediction, gold, acc_paper):
+    assert cs.mcqa_scores(prediction, gold, "") == {"acc": 0.0, "acc_paper": acc_paper, "extracted": ""}
+
+
 # --- diagnosis, treatment ----------------------------------------------------------------------------
 
 DX = "The diagnosis result is Stable angina."

@@ -37,6 +37,17 @@ def test_csv_with_names_and_ids_and_extra_columns(tmp_path):
     assert result["sample_len"] == 3 and result["alias"] == "task57"
 
 
+def test_replies_naming_two_options_score_zero(tmp_path):
+    rows = [
+        ("A. Retinal detachment ... The correct answer is C. Central retinal artery occlusion.", "C: Central retinal"),
+        ("A. Methimazole. However, some would argue the correct answer is B: Levothyroxine.", "B: Levothyroxine"),
+        ("The right answer is A: Methimazole. Actually no, the right answer is B: Levothyroxine.", "B: Levothyroxine"),
+    ]
+    rows = [{"prediction": p, "reference": f"The right answer is {g}", "task": "task57"} for p, g in rows]
+    result = score_files([_csv(tmp_path / "p.csv", rows)])["results"]["meds_bench_mcqa_medqa_en"]
+    assert (result["acc,none"], result["extracted,none"], result["sample_len"]) == (0.0, 0.0, 3)
+
+
 def test_task_option_overrides_and_jsonl(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text(

@@ -7,10 +7,25 @@ only when that set equals the gold set, so an answer that names several options 
 Option letters are read in three steps, the first that finds something wins:
 
 1. explicit answer statements in any of the six languages ("the answer is (C)", "答案是C", "选C",
-   "正解はC", "Ответ: В", "La respuesta correcta es B", "La bonne réponse est B", "B is correct");
-   statements that disagree give no answer, a hedge ("A or B") gives no answer;
+   "正解はC", "Ответ: В", "La respuesta correcta es B", "La bonne réponse est B", "B is correct"),
+   together with the step-2 labels that come before the first of them ("A. Retinal detachment ...
+   The correct answer is C" states A and C);
 2. an option label standing at the start of a line or sentence ("B", "(B)", "B.", "B: text");
 3. the text of exactly one option.
+
+One answer or none (:func:`_agreed`, steps 1 and 2): a reply that commits to one option and also
+presents a different option as the answer is ambiguous and gives no answer. Presenting counts an
+answer statement, a label before the first statement, and a letter after a phrase that offers an
+alternative (``_ALTERNATIVE``): a later "the correct answer is", "some would argue", "or possibly",
+a self-correction ("Actually no, the right answer is B"), a hedge ("A or B"). For example
+"A. Methimazole. However, some would argue the correct answer is B", "The answer is B, or possibly
+A", "答案是B，也可能是A", "正解はA、あるいはB", "La bonne réponse est B, ou peut-être A",
+"Ответ: B, или, возможно, A", "La respuesta correcta es B, o quizás A" give none. A reply that
+names other options only to reject them keeps its one answer: "Not A; B is right", "A. Methimazole
+is wrong here. The answer is B", "不是A，B是正确的", "Bは誤りで、Aが正解です", "Pas A ; B est la
+bonne réponse", "A. Глюкагон неверен. Правильный ответ: B", "No es A; B es la correcta". Several
+different labels before the first statement are an echoed option list or a walk through the
+options, not answers.
 
 A letter counts only as a token of its own (not inside "B12", "C-reactive", "Ebola"). The pronoun
 "I", the article "A"/"a", lower-case letters and Russian one-letter words («В», «С», «А», «И», «К»)
@@ -40,6 +55,18 @@ _WORD_LETTERS = frozenset("AIАВСИКОУЯ")
 _WORDCHAR = r"0-9A-Za-z\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF"
 _TOKEN = re.compile(rf"(?<![{_WORDCHAR}])([A-Za-z\u0400-\u04FF])(?![{_WORDCHAR}]|-[{_WORDCHAR}]|['’][a-z])")
 
+# Phrases that offer another answer beside the one given ("or possibly B", "some would argue B", a
+# self-correction "actually, B"): the letter after one is one more answer statement (see "One answer
+# or none" above).
+_ALTERNATIVE = (
+    r"\b(?:(?:or\s+)?(?:possibly|perhaps|maybe)(?:\s+also)?|alternatively,?|actually,?|(?:could|might|may)\s+also\s+be"
+    r"|some(?:one|\s+\w+)?\s+(?:would|might|may|could)\s+(?:argue|say|suggest|prefer|choose)(?:\s+(?:that|for))?"
+    r"|(?:ou\s+)?peut[-\s]être|ou\s+bien|en\s+fait,?|certains\s+(?:diraient|pourraient\s+dire|choisiraient)(?:\s+que)?"
+    r"|(?:o\s+)?(?:quizás|quizas|quizá|tal\s+vez|posiblemente)|o\s+bien|en\s+realidad,?"
+    r"|algunos\s+(?:dirían|dirian|argumentarían|elegirían)(?:\s+que)?"
+    r"|(?:или,?\s+)?возможно,?|или\s+же|на\s+самом\s+деле,?|некоторые\s+(?:сказали\s+бы|считают|выбрали\s+бы)(?:,?\s+что)?)"
+    r"|(?:也|或者?|或许|也许)(?:可能)?是|有人(?:会|可能)?认为(?:是)?|其实是?|实际上是?|あるいは|もしくは|または|実は"
+)
 # Answer phrases that precede the letter. Bare "option"/"choice" are not among them: "Option A is
 # wrong" is no answer.
 _PRE = (
@@ -57,6 +84,7 @@ _PRE = (
     r"|(?:la\s+)?respuestas?(?:\s+(?:correctas?|final|adecuada))?(?:\s+(?:es|son|sería|seria))?"
     r"|(?:la\s+)?(?:opción|opcion|alternativa)\s+correcta(?:\s+(?:es|sería))?|elijo|escojo"
     r"|(?:правильн\w*|верн\w*)\s+(?:ответ\w*|вариант\w*)(?:\s+(?:это|—|-))?|ответ\w*|выбираю"
+    rf"|{_ALTERNATIVE}"
 )
 _PRE_FILLER = (
     r"[\s:：=\-–—>]*(?:(?:is|es|est|это)\s+)?(?:(?:the\s+)?(?:option|choice|letter)\s+|(?:la\s+)?(?:opción|opcion)\s+"
@@ -73,8 +101,9 @@ _POST_RE = re.compile(
     re.IGNORECASE,
 )
 _NEGATED_AFTER = re.compile(
-    r"^[\)\]）】」\"'»]?\s*(?:is\s+(?:not|in(?:correct)?|wrong|false)|est\s+(?:fausse|incorrecte|pas)|"
-    r"es\s+(?:incorrecta|falsa|no)|(?:[-—–]\s*)?(?:не|неверн|неправильн)|項?(?:项|选项)?(?:不|错|錯)|(?:が|は)(?:誤|間違))",
+    r"^[\)\]）】」\"'»]?\s*(?:is\s+(?:not|in(?:correct)?|wrong|false)|isn['’]t|est\s+(?:fausse|faux|incorrecte|pas)"
+    r"|n['’]est\s+pas|es\s+(?:incorrecta|falsa|no)|no\s+es|(?:[-—–]\s*)?(?:не(?![а-яё])|невер|неправил)|項?(?:项|选项)?(?:不|错|錯)"
+    r"|(?:が|は)(?:誤|間違)|ではない)",
     re.IGNORECASE,
 )
 _HEDGE = re.compile(
@@ -88,7 +117,7 @@ _CONNECTOR = re.compile(
 _SEPARATOR = re.compile(
     r"^(?:\s*[,，、;；&]\s*(?:and\s+|et\s+|y\s+|и\s+)?|\s+(?:and|et|y|e|и|と|和|及|以及)\s+|[和及と])"
 )
-_CLOSE = re.compile(r"^\s*(?:$|[\)\]）】」\"'»\(（]|[.。．:：,，、;；!?](?!\d))")
+_CLOSE = re.compile(r"^\s*(?:$|[\)\]）】」\"'»\(（]|[.。．:：,，、;；!?](?!\d)|です|である)")
 # A letter that ends the output after a comma, a colon or a concluding word ("Based on X, B.").
 _TAIL = re.compile(
     r"(?:[,:：]|\b(?:definitely|probably|likely|so|thus|then|hence|therefore|answer))\s*,?\s*[\(\[（]?"
@@ -192,6 +221,25 @@ class _Reader:
         want = self.options.get(letter)
         return text == want if want else len(text) <= 30
 
+    def rejects(self, end: int, letter: str) -> bool:
+        """Whether the label ending at ``end`` is ruled out, directly (``A is wrong``, ``A项错误``,
+        ``Aは誤り``) or after its option's text (``A. Methimazole is wrong``, ``A. Глюкагон неверен``);
+        where that text is unknown, after a few words of the same clause (``A. <text> is wrong``)."""
+        rest = self.text[end:]
+        if _NEGATED_AFTER.match(rest):
+            return True
+        label = re.match(r"^\s*([\)\]）.．:：\-–—])?\s*[\(（]?", rest)
+        body, want = rest[label.end() :], self.options.get(letter)
+        if want:  # right after the option's own text, before any punctuation that follows it
+            own = next((i for i in range(len(want), len(want) + 40) if _fold(body[:i]) == want), None)
+            cuts = [] if own is None else [own]
+        elif label.group(1):  # "A. <text>": where a word of a short phrase of the same clause ends
+            clause = re.match(r"[^.。．!?！？;；,，\n]{0,40}", body).group(0)
+            cuts = [i + 1 for i, c in enumerate(clause) if c.isspace() or c >= "\u3000"]
+        else:
+            return False
+        return any(_NEGATED_AFTER.match(body[i:]) for i in cuts)
+
     def conflicts(self, end: int, letter: str) -> bool:
         """Whether the text after a label (``B: <text>``) is another option's text, not its own."""
         rest = _fold(re.sub(r"^\s*[\)\]）.．:：\-–—]\s*", "", self.text[end:].split("\n", 1)[0]))
@@ -202,7 +250,7 @@ class _Reader:
     def statement(self, pos: int, after_phrase: bool = True) -> frozenset[str] | None:
         """Letters stated from ``pos`` on (``A``, ``A, C``, ``A: x, C: y``); ``frozenset()`` for a hedge."""
         first = self.letter(pos, after_phrase)
-        if not first or _NEGATED_AFTER.match(self.text[first[1] :]):
+        if not first or self.rejects(first[1], first[0]):
             return None
         if self.conflicts(first[1], first[0]):
             return frozenset()  # "B: <text of option A>" names two answers
@@ -224,28 +272,28 @@ class _Reader:
             letters.add(nxt[0])
             end = nxt[1]
 
-    def explicit(self) -> frozenset[str] | None:
-        """Letters of the answer statements; ``frozenset()`` when they disagree or hedge; None if none."""
-        found: list[frozenset[str]] = []
+    def explicit(self) -> list[tuple[int, frozenset[str]]]:
+        """Answer statements (step 1) with the positions of their first letters, in text order."""
+        found = []
         for m in _TOKEN.finditer(self.text):
             pos = m.start()
             before = self.text[max(0, pos - 60) : pos]
             posed = _POST_RE.match(self.text[m.end() :]) and self._is_label_before(pos)
             stated = self.statement(pos) if _PRE_RE.search(before) or posed else None
             if stated is not None:
-                found.append(stated)
+                found.append((pos, stated))
         tail = _TAIL.search(self.text)
         listed = tail and re.search(rf"(?<![{_WORDCHAR}])[A-Za-z\u0400-\u04FF][\)\]）]?\s*$", self.text[: tail.start()])
         stated = self.statement(tail.end()) if tail and not listed else None
         if stated is not None:
-            found.append(stated)
-        return _agreed(found) if found else None
+            found.append((tail.end(), stated))
+        return found
 
     def _is_label_before(self, pos: int) -> bool:
-        """``B is correct`` counts where B opens a sentence or follows "option"-like words."""
+        """``B is correct`` counts where B opens a sentence or clause or follows "option"-like words."""
         before = self.text[max(0, pos - 20) : pos]
         return bool(
-            re.search(r"(?:^|[.。!?！？\n]\s*|[\(\[（「\"'«]\s*)$", before)
+            re.search(r"(?:^|[.。!?！？\n,;，；、]\s*|[\(\[（「\"'«]\s*)$", before)
             or re.search(
                 r"(?:option|choice|opción|opcion|l['’]option|la|вариант\w*|选项|選択肢)\s*[\(\[（]?$",
                 before,
@@ -253,10 +301,11 @@ class _Reader:
             )
         )
 
-    def leading(self) -> frozenset[str] | None:
-        """Labels at the start of lines or sentences (several different ones: no answer); None if none."""
+    def leading(self, before: int | None = None) -> frozenset[str] | None:
+        """Labels at the start of lines or sentences (up to ``before``; several different ones: no
+        answer); None if none."""
         found = []
-        for m in _LINE_START.finditer(self.text):
+        for m in _LINE_START.finditer(self.text, 0, len(self.text) if before is None else before):
             got = self.letter(m.end(), after_phrase=False)
             stated = self.statement(m.end(), after_phrase=False) if got else None
             if stated is not None and not self._abbreviation(got[1], got[0]):
@@ -268,7 +317,7 @@ class _Reader:
         out = set()
         for m in _TOKEN.finditer(self.text):
             got = self.letter(m.start(), after_phrase=False)
-            if got and _NEGATED_AFTER.match(self.text[got[1] :]) and self._is_label_before(m.start()):
+            if got and self._is_label_before(m.start()) and self.rejects(got[1], got[0]):
                 out.add(got[0])
         return frozenset(out)
 
@@ -283,8 +332,9 @@ class _Reader:
 
 
 def _agreed(found: list[frozenset[str]]) -> frozenset[str]:
-    """The answer several statements give: their union when one statement names it all (``A is
-    right``, ``C is right``, ``answer: A, C``); nothing when they disagree or one hedges."""
+    """The one answer several statements give: their union when one statement names it all (``A is
+    right``, ``C is right``, ``answer: A, C``); nothing when they present different answers or one
+    hedges (the module docstring's "One answer or none")."""
     union = frozenset().union(*found)
     return union if union in found and frozenset() not in found else frozenset()
 
@@ -302,11 +352,14 @@ def extract_letters(
     if labels is None:
         labels = options if options and all(k in CYRILLIC for k in options) else LATIN
     reader = _Reader(text, options, labels)
-    for step in (reader.explicit, reader.leading):
-        found = step()
-        if found is not None:
-            return found
-    return reader.option_text()
+    explicit = reader.explicit()
+    if explicit:
+        # A label before the first statement is an answer too ("A. x ... the correct answer is C"
+        # gives two); several different ones there are an echoed option list.
+        opening = reader.leading(before=explicit[0][0])
+        return _agreed([stated for _, stated in explicit] + ([opening] if opening else []))
+    found = reader.leading()
+    return found if found is not None else reader.option_text()
 
 
 _NEGATED_MENTION = re.compile(
