@@ -3,7 +3,9 @@
 ``write_run`` writes ``<dir>/<model>/results_<date>.json`` (``results``, ``configs`` with our
 ``meds_bench_data`` provenance, ``n-samples``, ``config``) and, for tasks given documents,
 ``samples_<task>_<date>.jsonl`` lines with ``doc``, ``arguments``, ``resps``, ``filtered_resps`` and the
-per-document metric values our scorer produces.
+per-document metric values our scorer produces. ``set_api_status`` records a request's status in a
+samples line as our API adapters do; ``api_run_with_one_output_limit`` is an API run with one unanswered
+document.
 """
 
 from __future__ import annotations
@@ -27,15 +29,17 @@ def write_run(
     api_usage: dict[str, Any] | None = None,
     n: int = 10,
     limit: int | None = None,
+    stderr: float | None = None,
 ) -> Path:
-    """One run; ``scores``: task -> metric -> value; ``samples``: task -> [(input, gold, response)]."""
+    """One run; ``scores``: task -> metric -> value; ``samples``: task -> [(input, gold, response)];
+    ``stderr``: every metric's standard error (default lm-eval's "N/A")."""
     folder = root / model.replace("/", "__")
     folder.mkdir(parents=True, exist_ok=True)
     results, configs, n_samples = {}, {}, {}
     for name, metrics in scores.items():
         info = get_task(name)
         results[name] = {"alias": info.meds_id, "sample_len": n, **{f"{m},none": v for m, v in metrics.items()}}
-        results[name].update({f"{m}_stderr,none": "N/A" for m in metrics})
+        results[name].update({f"{m}_stderr,none": "N/A" if stderr is None else stderr for m in metrics})
         provenance = {
             "source": source,
             "location": "/data/meds" if source != "hub" else "Henrychur/MedS-Bench@abc123",
@@ -72,6 +76,17 @@ def write_run(
     return path
 
 
+def set_api_status(results: Path, task: str, doc_id: int, status: str) -> Path:
+    """Record in a run's samples file, as our API adapters do, that ``doc_id``'s request ended with ``status``."""
+    path = results.with_name(f"samples_{task}_{DATE}.jsonl")
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for line in lines:
+        if line["doc_id"] == doc_id:
+            line["arguments"]["gen_args_0"]["arg_1"] = {"until": ["\n\n"], "meds_api": {"status": status}}
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
 MCQA = [
     "meds_bench_mcqa_medqa_en",
     "meds_bench_mcqa_medqa_zh",
@@ -97,3 +112,18 @@ def alpha_scores() -> dict[str, dict[str, float]]:
     scores |= {name: {"f1": f1, "precision": 50.0, "recall": 50.0, "f1_paper": 1.0} for name, f1 in
                zip(NER, (40.0, 60.0, 80.0, 20.0), strict=True)}  # fmt: skip
     return scores
+
+
+# One output_limit reply out of three documents: its empty answer is scored 0, the paper's way.
+API_DOCS = [MCQA_DOCS[0], (*MCQA_DOCS[1][:2], ""), MCQA_DOCS[2]]
+API_USAGE = {
+    "total": {"sent": 2, "output_limit": 1},
+    "per_task": {MCQA[0]: {"sent": 2, "cached": 0, "output_limit": 1}},
+}
+
+
+def api_run_with_one_output_limit(root: Path) -> Path:
+    """An API run of task57 whose document 1 got no answer text (status ``output_limit``)."""
+    path = write_run(root, "gpt-x", {MCQA[0]: {"acc": 200 / 3}}, samples={MCQA[0]: API_DOCS}, api_usage=API_USAGE, n=3)
+    set_api_status(path, MCQA[0], 1, "output_limit")
+    return path

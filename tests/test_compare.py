@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from report_fixtures import DATE, MCQA, MCQA_DOCS, NER, NER_DOCS, write_run
+from report_fixtures import API_DOCS, DATE, MCQA, MCQA_DOCS, NER, NER_DOCS, api_run_with_one_output_limit, write_run
 
 from meds_bench.cli import main
 from meds_bench.metrics.paired import holm, paired_corpus, paired_mean, sign_flip_p
@@ -337,3 +337,20 @@ def test_a_samples_line_carrying_no_target_is_refused(tmp_path, capsys):
         f"meds-bench compare: {bare}:1: no target (target_hash, target or doc) identifies this task57 document; "
         "compare runs of the same documents: "
     )
+
+
+def test_unanswered_documents_are_shown_and_a_difference_in_them_is_warned(tmp_path, capsys):
+    api = api_run_with_one_output_limit(tmp_path / "api").parent
+    write_run(tmp_path / "local", "m", {MCQA[0]: {"acc": 200 / 3}}, samples={MCQA[0]: API_DOCS})
+    assert main(["compare", str(api), str(tmp_path / "local" / "m"), "--json", str(tmp_path / "c.json")]) == 0
+    captured = capsys.readouterr()
+    (line,) = [x for x in captured.out.splitlines() if x.startswith("task57")]
+    assert line.endswith("  [1 unanswered in A]")
+    assert captured.err.startswith(
+        "meds-bench compare: warning: the runs left different documents unanswered in task57"
+    )
+    (row,) = json.loads((tmp_path / "c.json").read_text())["tasks"]
+    assert (row["unanswered_a"], row["unanswered_b"], row["diff"]) == (1, 0, 0.0)
+    assert main(["compare", str(api), str(api)]) == 0
+    captured = capsys.readouterr()
+    assert "[1 unanswered in A, 1 unanswered in B]" in captured.out and captured.err == ""

@@ -211,6 +211,47 @@ def test_headline_compares_with_the_first_run(results, tmp_path):
     assert re.fullmatch(r" +org/gamma +25\.00 +\(2/12 categories\) +-22\.50 vs org/alpha", lines[2])
     assert re.fullmatch(r" +org/beta +no complete category", lines[3])
     assert "--include-sample" in headline([results / "tiny"])
+    assert len(headline([results / "org__alpha", tmp_path / "g"]).splitlines()) == 3, "no task list: all complete"
+
+
+# make try-real-model's tasks: diagnosis and treatment are whole categories, the other three are not
+REAL = ["task123", "task12", "task16", "task130", "task131"]
+
+
+def _real_run(root, label, accuracies):
+    scores = {get_task(t).name: {"acc": a, "acc_paper": a} for t, a in zip(REAL, accuracies, strict=True)}
+    return f"{label}={write_run(root, label, scores, n=5, stderr=10.0).parent}"
+
+
+def test_headline_lists_each_task_run_when_categories_are_incomplete(tmp_path):
+    runs = [_real_run(tmp_path, "base", (40, 0, 20, 0, 0)), _real_run(tmp_path, "finetuned", (20, 0, 0, 0, 100))]
+    lines = headline(runs).splitlines()
+    assert re.fullmatch(r" +base +0\.00 +\(2/12 categories\)", lines[1])
+    assert re.fullmatch(r" +finetuned +50\.00 +\(2/12 categories\) +\+50\.00 vs base", lines[2])
+    assert lines[3] == "Some tasks run are outside a complete category: the means above leave them out."
+    assert re.fullmatch(r" +task \(metric\) +base +finetuned", lines[5])
+    rows = lines[6:]
+    # Wilson 95% intervals of 2/5, 1/5, 0/5 and 5/5 right
+    assert re.fullmatch(
+        r" +task123 mcqa_pubmedqa \(accuracy\) +40\.00 \[11\.76, 76\.93\] +20\.00 \[3\.62, 62\.45\]", rows[0]
+    )
+    assert re.fullmatch(
+        r" +task131 treatment_seer \(accuracy\) +0\.00 \[0\.00, 43\.45\] +100\.00 \[56\.55, 100\.00\]", rows[2]
+    )
+    assert len(rows) == 6 and all(" ± " not in row for row in rows)
+    # (40 + 0 + 20 + 0 + 0) / 5 and (20 + 0 + 0 + 0 + 100) / 5
+    assert re.fullmatch(
+        r" +mean of the tasks run \(not a paper metric\) +12\.00 +24\.00 \(\+12\.00 vs base\)", rows[-1]
+    )
+
+
+def test_headline_without_a_complete_category_shows_the_tasks_run(tmp_path):
+    pubmedqa = get_task("task123").name
+    run = write_run(tmp_path, "m", {pubmedqa: {"acc": 40.0}, MCQA[0]: {"acc": 0.0}}, n=5, stderr=10.0)
+    lines = headline([run.parent]).splitlines()
+    assert re.fullmatch(r" +m +no complete category", lines[1])
+    assert re.fullmatch(r" +task57 mcqa_medqa_en \(accuracy\) +0\.00 \[0\.00, 43\.45\]", lines[5])
+    assert re.fullmatch(r" +mean of the tasks run \(not a paper metric\) +20\.00", lines[-1])
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,14 @@
-"""The report on API runs: unanswered requests mark the run incomplete; a task with no answer has no score."""
+"""The report on API runs: unanswered requests mark the run incomplete; a task with no answer has no score;
+the documents without an answer are counted beside each task's score."""
 
 from __future__ import annotations
 
-from report_fixtures import write_run
+import csv
 
+import pytest
+from report_fixtures import MCQA, api_run_with_one_output_limit, set_api_status, write_run
+
+from meds_bench.report import headline, report
 from meds_bench.report.render import usage_text
 from meds_bench.report.runs import load_run
 
@@ -25,3 +30,24 @@ def test_unanswered_requests_mark_the_run_and_an_unanswered_task_is_missing(tmp_
     text = usage_text(run)
     assert text.startswith("10 in / 5 out tokens") and "INCOMPLETE: 12 requests unanswered, scored 0" in text
     assert "2 without answer text (output limit)" in text
+
+
+def test_one_unanswered_document_is_shown_beside_the_task_score(tmp_path):
+    path = api_run_with_one_output_limit(tmp_path / "r")
+    assert load_run(path).tasks[MCQA[0]].unanswered == 1
+    out = report([path.parent], tmp_path / "out").parent
+    md = (out / "leaderboard.md").read_text()
+    assert "\n| gpt-x | 66.67 (1 unanswered) | missing |" in md  # the MCQA table's task57 column
+    csv_rows = list(csv.DictReader((out / "leaderboard.csv").open()))
+    acc = next(r for r in csv_rows if r["column"] == MCQA[0] and r["metric"] == "acc")
+    assert acc["unanswered"] == "1" and float(acc["value"]) == pytest.approx(200 / 3), "the paper metric is unchanged"
+    assert "66.67 (1 unanswered)" in headline([path.parent])
+
+
+def test_unanswered_documents_are_counted_in_the_samples_else_in_the_usage(tmp_path):
+    path = api_run_with_one_output_limit(tmp_path / "r")
+    set_api_status(path, MCQA[0], 2, "failed")  # identical requests share one usage count; the samples tell
+    assert load_run(path).tasks[MCQA[0]].unanswered == 2
+    for samples in path.parent.glob("samples_*.jsonl"):
+        samples.unlink()
+    assert load_run(path).tasks[MCQA[0]].unanswered == 1

@@ -7,6 +7,7 @@ import csv
 import json
 
 import pytest
+from report_fixtures import api_run_with_one_output_limit
 from test_rescore import _scripted_lm
 
 from meds_bench.catalog import TASKS, get_task
@@ -97,3 +98,16 @@ def test_a_run_compared_with_its_own_submission_is_identical(logged_run, tmp_pat
     result = compare_docs(load_docs(run), load_docs(tmp_path / "sub" / "ner.csv"))  # prompts match: not refused
     assert [r["task"] for r in result["tasks"]] == [t.name for t in TASKS if t.category == "ner"]
     assert all(r["diff"] == 0.0 and r["n"] == 10 for r in result["tasks"])
+
+
+def test_unanswered_documents_are_counted_per_task(tmp_path, capsys):
+    run = api_run_with_one_output_limit(tmp_path / "api").parent
+    assert main(["export-submission", str(run), str(tmp_path / "sub")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"{tmp_path / 'sub' / 'mcqa.csv'}\n"
+    assert captured.err == (
+        "meds-bench export-submission: task57: 1 unanswered (no answer text from the API; "
+        "exported with an empty output, scored 0)\n"
+    )
+    with (tmp_path / "sub" / "mcqa.csv").open(newline="", encoding="utf-8-sig") as fh:
+        assert [r["output"] for r in csv.DictReader(fh)][1] == ""

@@ -9,6 +9,8 @@ both runs carry it, the same prompt (lm-eval's ``prompt_hash``, the SHA-256 of t
 file's rows have no id, so they are paired by content, and every document of the smaller side must
 find its partner. Anything else (different targets or prompts, a row no document matches, rows the
 content cannot tell apart) is refused. The statistics are in :mod:`meds_bench.metrics.paired`.
+Documents an API gave no answer for (:mod:`meds_bench.api_status`) count as scored (0); each
+task's line says how many each run had, with a warning when they differ.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from meds_bench.api_status import is_unanswered
 from meds_bench.catalog import CATEGORIES, TASKS, TaskInfo, category_group, get_task
 from meds_bench.metrics.paired import Paired, combine, holm, paired_corpus, paired_mean
 from meds_bench.metrics.rescore import (
@@ -52,7 +55,8 @@ class Doc:
     ``where`` is the ``file:line`` it was read from; ``target_hash`` and ``prompt_hash`` are lm-eval's
     ``hash_string`` of its target and of the prompt sent (None when the file does not carry them);
     ``numbered`` is True when its key in :data:`RunDocs` is lm-eval's ``doc_id``, False when it is only
-    the row's position in a scored file.
+    the row's position in a scored file; ``unanswered`` is True when an API gave no answer for it (known for
+    samples files only).
     """
 
     where: str
@@ -60,6 +64,7 @@ class Doc:
     prompt_hash: str | None
     values: Mapping[str, Any]
     numbered: bool = True
+    unanswered: bool = False
 
 
 RunDocs = dict[str, dict[str, Doc]]  # task -> doc id -> document
@@ -106,7 +111,7 @@ def _cached_samples_docs(path: Path, mtime_ns: int, task: str) -> dict[str, Doc]
                 raise CompareInputError(str(err)) from None
             values = score_doc(record.doc, record.prediction, info)
         prompt = obj.get("prompt_hash") or (_hash(sample_prompt(obj)) if obj.get("arguments") else None)
-        docs[str(obj["doc_id"])] = Doc(f"{path}:{k}", _target_hash(obj), prompt, values)
+        docs[str(obj["doc_id"])] = Doc(f"{path}:{k}", _target_hash(obj), prompt, values, unanswered=is_unanswered(obj))
     return docs
 
 
@@ -289,6 +294,19 @@ def compare_docs(a: RunDocs, b: RunDocs) -> dict[str, Any]:
     }
 
 
+def add_unanswered(result: dict[str, Any], a: RunDocs, b: RunDocs) -> list[str]:
+    """Add ``unanswered_a`` and ``unanswered_b`` (the task's documents an API gave no answer for, in each
+    run) to the task rows of :func:`compare_docs`' result; return the MedS ids of the tasks whose two runs
+    left different documents unanswered."""
+    differ = []
+    for row in result["tasks"]:
+        a_ids, b_ids = ({k for k, d in run.get(row["task"], {}).items() if d.unanswered} for run in (a, b))
+        row["unanswered_a"], row["unanswered_b"] = len(a_ids), len(b_ids)
+        if a_ids != b_ids:
+            differ.append(row["meds_id"])
+    return differ
+
+
 UP, DOWN = " ▲", " ▼"
 
 
@@ -308,15 +326,20 @@ def significance_marks(result: Mapping[str, Any]) -> dict[str, str]:
 def _line(label: str, row: Mapping[str, Any]) -> str:
     mark = "*" if row.get("p_holm", row["p_value"]) < ALPHA else " "
     holm_text = f"  p_holm={row['p_holm']:.3g}" if "p_holm" in row else ""
+    counts = {side: row.get(f"unanswered_{side.lower()}", 0) for side in "AB"}
+    unanswered = [f"{n} unanswered in {side}" for side, n in counts.items() if n]
     return (
         f"{label:<28} n={row['n']:<6} {row['diff']:+7.2f}{mark} 95% CI [{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]"
         f"  p={row['p_value']:.3g}{holm_text}  mdd={row['mdd']:.2f}  ({row['test']})"
+        + (f"  [{', '.join(unanswered)}]" if unanswered else "")
     )
 
 
 def format_comparison(result: Mapping[str, Any], label_a: str, label_b: str) -> str:
     """Plain text: one line per task and category, then the mean over complete categories."""
-    lines = [f"{label_a} - {label_b} (points; * = Holm-adjusted p < {ALPHA}; mdd = minimum detectable difference)"]
+    lines = [
+        f"A - B = {label_a} - {label_b} (points; * = Holm-adjusted p < {ALPHA}; mdd = minimum detectable difference)"
+    ]
     lines += [_line(f"{r['meds_id']} {r['task']}", r) for r in result["tasks"]]
     lines += [_line(f"category {r['category']}", r) for r in result["categories"]]
     if result["mean"]:
@@ -338,11 +361,19 @@ def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_compare(args: argparse.Namespace) -> int:
     """Entry point of ``meds-bench compare``."""
     try:
-        result = compare_docs(load_docs(Path(args.run_a)), load_docs(Path(args.run_b)))
+        a, b = load_docs(Path(args.run_a)), load_docs(Path(args.run_b))
+        result = compare_docs(a, b)
     except CompareInputError as err:
         print(f"meds-bench compare: {err}", file=sys.stderr)
         return 2
+    differ = add_unanswered(result, a, b)
     print(format_comparison(result, args.run_a, args.run_b))
+    if differ:
+        print(
+            f"meds-bench compare: warning: the runs left different documents unanswered in {', '.join(differ)} "
+            "(scored 0): part of these differences is API failures; rerun the failed requests, then compare",
+            file=sys.stderr,
+        )
     if args.json:
         payload = {"run_a": args.run_a, "run_b": args.run_b, **result}
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")

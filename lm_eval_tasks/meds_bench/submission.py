@@ -6,7 +6,8 @@ byte-order mark, header ``task_id,input,GT,output``; ``task_id`` the MedS id (``
 the prompt sent, ``GT`` the gold output, ``output`` the model's (filtered) response; rows by task in
 catalogue order, then by lm-eval ``doc_id``; a folder holding several runs gives its newest.
 ``meds-bench score`` reads these files back (it recovers the query from the prompt) and gives the
-run's scores.
+run's scores. A document an API gave no answer for has an empty ``output`` (scored 0); the command
+says per task how many there are.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+from meds_bench.api_status import unanswered_in_samples
 from meds_bench.catalog import CATEGORIES, TASKS
 from meds_bench.metrics.rescore import newest_samples_files
 
@@ -78,6 +80,13 @@ def export_submission(run: Path, out_dir: Path) -> list[Path]:
     return written
 
 
+def unanswered_counts(run: Path) -> dict[str, int]:
+    """MedS id -> documents an API gave no answer for, for each task of the run that has any."""
+    files = _samples_files(run)
+    counts = {info.meds_id: unanswered_in_samples(files[info.name]) for info in TASKS if info.name in files}
+    return {meds_id: n for meds_id, n in counts.items() if n}
+
+
 def add_export_submission_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``export-submission`` on the ``meds-bench`` command line."""
     p = subparsers.add_parser(
@@ -97,4 +106,10 @@ def run_export_submission(args: argparse.Namespace) -> int:
         return 2
     for path in written:
         print(path)
+    for meds_id, count in unanswered_counts(Path(args.run)).items():
+        print(
+            f"meds-bench export-submission: {meds_id}: {count} unanswered (no answer text from the API; "
+            "exported with an empty output, scored 0)",
+            file=sys.stderr,
+        )
     return 0

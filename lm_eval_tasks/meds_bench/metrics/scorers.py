@@ -34,7 +34,8 @@ class Scorer:
     hook. ``averaged``: the metrics a category group averages over its tasks. ``columns``: the
     report's columns of one task, ``(label, metrics)`` each (label ``""``: the task's name); the
     last column's metrics are the task's headline, its last metric the one number summarising it.
-    ``one_line``: answers are one line, so generation also stops at a blank line.
+    ``one_line``: answers are one line, so generation also stops at a blank line. ``proportions``: the
+    metrics whose per-document value is 0 or 100, so that a task's value is the share of right documents.
     """
 
     name: str
@@ -44,6 +45,7 @@ class Scorer:
     columns: tuple[tuple[str, tuple[str, ...]], ...]
     one_line: bool = False
     higher_is_better: bool = True
+    proportions: tuple[str, ...] = ()
 
     @property
     def hook(self) -> str:
@@ -89,6 +91,7 @@ def _closed_set(name: str, score: ScoreFn) -> Scorer:
         averaged=ACC,
         columns=(("", ("acc",)),),
         one_line=True,
+        proportions=ACC,
     )
 
 
@@ -119,6 +122,7 @@ _RECORDS = (
         (("contains_paper", MEAN), ("exact_match", MEAN)),
         averaged=("contains_paper", "exact_match"),
         columns=(("", ("contains_paper",)),),
+        proportions=("contains_paper", "exact_match"),
     ),
     Scorer(
         "ner",

@@ -6,6 +6,10 @@ counts) and HoC (macro P/R/F1 over the ten hallmarks) have no closed form: their
 the standard deviation of the statistic over a seeded bootstrap over documents, vectorised as
 ``multinomial weights (draws x n) @ per-document counts (n x k)``. :func:`stderr_function` is the
 one place that picks the estimator; :func:`install_stderr` makes lm-eval use it for our aggregations.
+
+The report's 95% intervals: Wilson score intervals for proportions (:func:`proportion_interval`), which
+keep their width at 0% and 100% and stay inside [0, 100]; the normal approximation, clipped to the 0-100
+scale, for the other metrics (:func:`normal_interval`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,24 @@ _CHUNK = 250  # draws per matrix product, bounding memory to _CHUNK x n weights
 _CACHE_LIMIT = 4_000_000  # weights kept for reuse up to draws x n of this (32 MB)
 
 StderrFn = Callable[[Sequence[Any]], float]
+Interval = tuple[float, float]
+
+
+def proportion_interval(value: float, n: int) -> Interval | None:
+    """95% Wilson score interval (0-100) of ``value`` percent right out of ``n`` documents; None when
+    ``value`` is not a whole number of documents out of ``n``."""
+    right = value * n / 100
+    if n < 1 or not 0 <= right <= n or abs(right - round(right)) > 1e-6:
+        return None
+    from scipy.stats import binomtest  # imported when a report is written (it costs every CLI call 0.5 s)
+
+    ci = binomtest(round(right), n).proportion_ci(confidence_level=0.95, method="wilson")
+    return 100 * float(ci.low), 100 * float(ci.high)
+
+
+def normal_interval(value: float, half_width: float) -> Interval:
+    """``value ± half_width`` clipped to the 0-100 scale every MedS-Bench metric is on."""
+    return max(0.0, value - half_width), min(100.0, value + half_width)
 
 
 def _weight_chunks(n: int, draws: int, seed: int) -> Iterator[np.ndarray]:

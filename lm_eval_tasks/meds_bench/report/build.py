@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import datetime
+import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from meds_bench.catalog import CATEGORIES
+from meds_bench.catalog import CATEGORIES, TASKS, get_task
 from meds_bench.report.explorer import DEFAULT_MAX_SAMPLES, explorer_data
 from meds_bench.report.page import write_page
 from meds_bench.report.reference import load_reference
 from meds_bench.report.render import provenance_table, runs_table, to_markdown, write_csv
 from meds_bench.report.runs import ReportInputError, Run, load_runs
-from meds_bench.report.tables import RunScores, category_tables, display_label, summary_table
+from meds_bench.report.tables import (
+    METRIC_NAMES,
+    MISSING,
+    RunScores,
+    category_tables,
+    display_label,
+    summary_table,
+    task_column,
+    task_score_metric,
+)
 
 
 def _included(runs: Sequence[Run], include_sample: bool) -> list[Run]:
@@ -118,19 +128,54 @@ def paired_text(run: Run, base: Run) -> str:
     )
 
 
+def _tasks_run_lines(scores: Sequence[RunScores]) -> list[str]:
+    """When a run evaluated tasks outside its complete categories: each task's score with its 95% interval
+    per run, then the mean over the tasks each run evaluated (and its difference to the first run's, when
+    both ran the same tasks); else no line."""
+    if all(s.category_score(get_task(name).category) is not None for s in scores for name in s.run.tasks):
+        return []
+    run_tasks = {name for s in scores for name in s.run.tasks}
+    infos = [info for info in TASKS if info.name in run_tasks]
+    rows = [["task (metric)", *(display_label(s.run) for s in scores)]]
+    for info in infos:
+        metric = task_score_metric(info)
+        label = f"{info.meds_id} {info.name.removeprefix('meds_bench_')} ({METRIC_NAMES.get(metric, metric)})"
+        rows.append([label, *(s.cell(task_column(info, (metric,))).text for s in scores)])
+    task_scores = [s.task_scores() for s in scores]
+    means = [statistics.fmean(t.values()) if t else None for t in task_scores]
+    mean_row = ["mean of the tasks run (not a paper metric)"]
+    for k, (tasks, mean) in enumerate(zip(task_scores, means, strict=True)):
+        same = tasks.keys() == task_scores[0].keys()
+        text = MISSING if mean is None else f"{mean:.2f}" + ("" if same else f" ({len(tasks)} tasks)")
+        if k and same and mean is not None and means[0] is not None:
+            text += f" ({mean - means[0]:+.2f} vs {display_label(scores[0].run)})"
+        mean_row.append(text)
+    rows.append(mean_row)
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    lines = [
+        "Some tasks run are outside a complete category: the means above leave them out.",
+        "Each task run (0-100; 95% CI, Wilson for accuracies):",
+    ]
+    lines += ["  " + "  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return lines
+
+
 def headline(results_paths: Iterable[str | Path], include_sample: bool = False, paired: bool = False) -> str:
     """A few lines to print after a run: each model's mean category score (and the difference to the
     first run given; with ``paired``, also its paired CI and p-value where both runs logged samples),
-    or why nothing is shown."""
+    or why nothing is shown; when a run evaluated tasks outside its complete categories, each task's
+    score with its interval and the mean over the tasks run (:func:`_tasks_run_lines`)."""
     runs = load_runs(results_paths)
     included = _included(runs, include_sample)
     if not included:
         return f"MedS-Bench: all {len(runs)} run(s) used the bundled sample data; pass --include-sample to show them."
+    scores = [RunScores(r) for r in included]
     lines = ["MedS-Bench mean category score (0-100; accuracy/F1, ROUGE-L for free text):"]
-    base = RunScores(included[0]).mean()[0]
+    base = scores[0].mean()[0]
     width = max(len(display_label(r)) for r in included)
-    for run in included:
-        mean, k = RunScores(run).mean()
+    for s in scores:
+        run = s.run
+        mean, k = s.mean()
         if mean is None:
             lines.append(f"  {display_label(run):<{width}}  no complete category")
             continue
@@ -140,4 +185,4 @@ def headline(results_paths: Iterable[str | Path], include_sample: bool = False, 
             else ""
         )
         lines.append(f"  {display_label(run):<{width}}  {mean:6.2f}  ({k}/{len(CATEGORIES)} categories){delta}")
-    return "\n".join(lines)
+    return "\n".join(lines + _tasks_run_lines(scores))

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from meds_bench.api_status import sample_api_record
 from meds_bench.catalog import get_task
 from meds_bench.metrics.table import metrics_of
 from meds_bench.report.runs import ReportInputError, Run
@@ -21,15 +22,6 @@ from meds_bench.report.tables import task_score_metric
 from meds_bench.text_files import NotUtf8Error, read_utf8
 
 DEFAULT_MAX_SAMPLES = 200  # per run and task: keeps a full 53-task run's page to a few MB
-
-
-def sample_api_record(sample: dict[str, Any]) -> dict[str, Any]:
-    """What an API adapter recorded for the sample's request (status, error, thinking), or {}."""
-    args = sample.get("arguments")
-    first = next(iter(args.values()), None) if isinstance(args, dict) and args else None
-    kwargs = first.get("arg_1") if isinstance(first, dict) else None
-    record = kwargs.get("meds_api") if isinstance(kwargs, dict) else None
-    return record if isinstance(record, dict) else {}
 
 
 def _first_text(value: Any) -> Any:

@@ -1,8 +1,8 @@
 """The leaderboard as Markdown and as a tidy CSV (one row per run, task or group, metric).
 
 CSV ``kind`` is ``measured`` or ``reported`` (paper figures); ``status`` is ``ok`` or ``missing``
-(the value is then empty, never 0). API runs add ``input_tokens``/``output_tokens``/``cost_usd``
-rows per task.
+(the value is then empty, never 0); ``unanswered`` counts the measured documents an API gave no answer
+for (scored 0 in ``value``). API runs add ``input_tokens``/``output_tokens``/``cost_usd`` rows per task.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ CSV_FIELDS = [
     "metric",
     "value",
     "n",
+    "unanswered",
     "status",
     "data_source",
     "sha256",
@@ -140,7 +141,8 @@ def _task_rows(run: Run, scores: RunScores) -> list[dict[str, str]]:
             rows += [{**base, "metric": m, "status": MISSING} for m in headline_metrics(info)]
             continue
         p = t.provenance or {}
-        base |= {"n": str(t.n or ""), "data_source": p.get("source", "unknown"), "sha256": p.get("sha256", "")}
+        base |= {"n": str(t.n or ""), "unanswered": str(t.unanswered), "data_source": p.get("source", "unknown")}
+        base |= {"sha256": p.get("sha256", "")}
         for metric, _ in metrics_of(info):
             value = t.metrics.get(metric)
             rows.append({**base, "metric": metric, "value": "" if value is None else repr(value),
@@ -153,11 +155,13 @@ def _task_rows(run: Run, scores: RunScores) -> list[dict[str, str]]:
             if len(col.members) == 1:
                 continue
             cell = scores.cell(col)
+            unanswered = str(sum(run.tasks[t].unanswered for t in col.members)) if cell.values else ""
             for k, metric in enumerate(col.metrics):
                 value = "" if cell.values is None else repr(cell.values[k])
                 rows.append({"kind": "measured", "model": run.label, "results_file": str(run.path),
                              "category": category, "column": col.key, "metric": metric, "value": value,
-                             "status": "ok" if cell.values else MISSING, "note": col.label})  # fmt: skip
+                             "unanswered": unanswered, "status": "ok" if cell.values else MISSING,
+                             "note": col.label})  # fmt: skip
     return rows
 
 

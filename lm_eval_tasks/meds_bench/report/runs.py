@@ -2,9 +2,9 @@
 
 A run keeps, per MedS-Bench task it evaluated, the metric values, the number of documents, the
 data provenance our task class records (``configs.<task>.metadata.meds_bench_data``), the API
-usage our adapters record (``config.meds_api.usage``) and the ``samples_<task>_<date>.jsonl`` file
-lm-eval wrote beside it with ``--log_samples``. Tasks of other benchmarks in the same file are
-ignored.
+usage our adapters record (``config.meds_api.usage``), how many of its documents got no answer from
+an API (:mod:`meds_bench.api_status`) and the ``samples_<task>_<date>.jsonl`` file lm-eval wrote beside
+it with ``--log_samples``. Tasks of other benchmarks in the same file are ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from meds_bench.api_status import unanswered_in_samples, usage_unanswered
 from meds_bench.catalog import TASKS
 from meds_bench.metrics.table import metrics_of
 from meds_bench.text_files import NotUtf8Error, read_utf8
@@ -38,6 +39,7 @@ class TaskResult:
     usage: dict[str, Any] | None = None
     samples: Path | None = None
     stderr: dict[str, float] = field(default_factory=dict)  # metric -> standard error, where lm-eval gave one
+    unanswered: int = 0  # documents an API request gave no answer text for (scored 0)
 
 
 @dataclass
@@ -62,8 +64,7 @@ class Run:
     @property
     def unanswered(self) -> int:
         """API requests of the run that got no answer (failed, not sent for the budget, no answer text)."""
-        total = ((self.api or {}).get("usage") or {}).get("total") or {}
-        return sum(int(total.get(k) or 0) for k in ("failed", "skipped_budget", "output_limit"))
+        return usage_unanswered(((self.api or {}).get("usage") or {}).get("total"))
 
     @property
     def is_sample(self) -> bool:
@@ -127,6 +128,13 @@ def _date_id(path: Path) -> str:
     return stem[len("results_") :] if stem.startswith("results_") else ""
 
 
+def _unanswered(usage: Mapping[str, Any] | None, samples: Path | None) -> int:
+    """Unanswered documents of a task: counted in its samples file when there are any (the usage counts
+    distinct requests, and identical prompts share one), else the usage count."""
+    requests = usage_unanswered(usage)
+    return unanswered_in_samples(samples) if requests and samples is not None else requests
+
+
 def load_run(path: Path, label: str | None = None) -> Run:
     """Read one results file. Raises :class:`ReportInputError` naming the file and field."""
     try:
@@ -161,14 +169,16 @@ def load_run(path: Path, label: str | None = None) -> Run:
         n = entry.get("sample_len", counts.get("effective") if isinstance(counts, dict) else None)
         usage = per_task_usage.get(info.name)
         answered = usage is None or (usage.get("sent", 0) + usage.get("cached", 0)) > 0 or api.get("dry_run")
+        samples = samples if samples is not None and samples.is_file() else None
         tasks[info.name] = TaskResult(
             name=info.name,
             metrics=_metric_values(entry, info.name) if answered else {},  # no answer at all: missing, never 0
             n=n if isinstance(n, int) else None,
             provenance=metadata.get("meds_bench_data"),
             usage=usage,
-            samples=samples if samples is not None and samples.is_file() else None,
+            samples=samples,
             stderr=_metric_values(entry, info.name, "_stderr"),
+            unanswered=_unanswered(usage, samples),
         )
     date = raw.get("date")
     return Run(
