@@ -76,20 +76,29 @@ UNANSWERED = ("failed", "output_limit", "skipped_budget")
 
 
 class FailureTally:
-    """Requests that got no answer, summed over every adapter instance of this process (read by
-    ``meds-bench eval`` to exit non-zero); :meth:`reset` clears it for a new run."""
+    """Requests that got no answer, per task and status, summed over every adapter instance of this process
+    (read by ``meds-bench eval`` to name them and exit non-zero); :meth:`reset` clears it for a new run."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts: Counter[str] = Counter()
+        self._counts: Counter[tuple[str, str]] = Counter()  # (task, status) -> requests
 
-    def add(self, **counts: int) -> None:
+    def add(self, task: str, **counts: int) -> None:
         with self._lock:
-            self._counts.update(counts)
+            self._counts.update({(task, status): n for status, n in counts.items()})
 
     def snapshot(self) -> dict[str, int]:
+        """Requests per status (``failed``, ``output_limit``, ``skipped_budget``), all tasks together."""
         with self._lock:
-            return {name: self._counts[name] for name in UNANSWERED}
+            return {name: sum(n for (_, s), n in self._counts.items() if s == name) for name in UNANSWERED}
+
+    def per_task(self) -> dict[str, int]:
+        """Unanswered requests per task (tasks with none left out), in task-name order."""
+        with self._lock:
+            totals: Counter[str] = Counter()
+            for (task, _), n in self._counts.items():
+                totals[task] += n
+            return {task: n for task, n in sorted(totals.items()) if n}
 
     def reset(self) -> None:
         with self._lock:
@@ -308,7 +317,7 @@ class APIChatLM(LM):
         self.cache = ResponseCache(self.cache_dir)
         self.dry_run_estimate: dict[str, Any] | None = None
         self._client: Any = None
-        self._reported: dict[str, int] = dict.fromkeys(UNANSWERED, 0)  # already added to PROCESS_TALLY
+        self._reported: dict[str, dict[str, int]] = {}  # per task: the counts already added to PROCESS_TALLY
         self._fatal: str | None = None  # why the run must stop
         self._form_lock = threading.Lock()
         self._removed: dict[str, str] = {}  # body field -> the provider's message that removed it
@@ -656,9 +665,11 @@ class APIChatLM(LM):
 
     def _summarise(self) -> None:
         total = self.ledger.total()
-        now = {"failed": total.failed, "output_limit": total.output_limit, "skipped_budget": total.skipped_budget}
-        PROCESS_TALLY.add(**{name: now[name] - self._reported[name] for name in UNANSWERED})
-        self._reported = now
+        for task, usage in self.ledger.tasks.items():
+            now = {name: getattr(usage, name) for name in UNANSWERED}
+            before = self._reported.get(task, dict.fromkeys(UNANSWERED, 0))
+            PROCESS_TALLY.add(task, **{name: now[name] - before[name] for name in UNANSWERED})
+            self._reported[task] = now
         line = (
             f"[{self.provider}:{self.model}] done={total.sent} cached={total.cached} failed={total.failed} "
             f"no_answer_text={total.output_limit} skipped_budget={total.skipped_budget} truncated={total.truncated} "

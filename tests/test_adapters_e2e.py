@@ -101,6 +101,8 @@ def test_failed_requests_exit_non_zero_and_rerun_sends_only_them(tmp_path) -> No
         results, samples = _results(tmp_path / "out")
         usage = results["config"]["meds_api"]["usage"]
         assert usage["total"]["failed"] == len(failed)
+        per_task = {t: u["failed"] for t, u in sorted(usage["per_task"].items()) if u["failed"]}
+        assert per_task and f"Unanswered per task: {', '.join(f'{t}: {n}' for t, n in per_task.items())}." in run.stderr
         # each sample says what became of its request, with the provider's message for a failed one
         unanswered = [_meds_api(s) for s in samples if not s["resps"][0][0]]
         assert len(unanswered) == len(failed) and all(

@@ -264,3 +264,17 @@ def test_request_bodies_split_system_and_drop_invalid_stops(tmp_path) -> None:
     assert body["stop_sequences"] == ["\nInput:", "a", "b", "c"]  # whitespace-only ones are applied locally
     body = anthropic_lm.build_body([{"role": "user", "content": "q"}], generation_settings({"until": []}, 7))
     assert "stop_sequences" not in body and "system" not in body and body["max_tokens"] == 7
+
+
+def test_failure_tally_counts_per_status_and_per_task():
+    from meds_bench_adapters.base import FailureTally
+
+    tally = FailureTally()
+    tally.add("task57", failed=2, output_limit=1, skipped_budget=0)
+    tally.add("task12", failed=0, output_limit=0, skipped_budget=3)
+    tally.add("task57", failed=1, output_limit=0, skipped_budget=0)
+    tally.add("task99", failed=0, output_limit=0, skipped_budget=0)
+    assert tally.snapshot() == {"failed": 3, "output_limit": 1, "skipped_budget": 3}
+    assert tally.per_task() == {"task12": 3, "task57": 4}
+    tally.reset()
+    assert tally.per_task() == {} and tally.snapshot() == {"failed": 0, "output_limit": 0, "skipped_budget": 0}

@@ -219,7 +219,7 @@ def _cmd_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
 
 
 def _unanswered_exit(adapters) -> int:
-    """Exit 3 with one line when API requests of the run got no answer, else 0."""
+    """Exit 3 with one line when API requests of the run got no answer (how many per task), else 0."""
     counts = adapters.failed_requests() if adapters is not None else {}
     if not any(counts.values()):
         return 0
@@ -233,7 +233,8 @@ def _unanswered_exit(adapters) -> int:
             f"{counts['output_limit']} replies had no answer text because thinking used the output allowance "
             "(raise reasoning_tokens or lower reasoning_effort)"
         )
-    print(f"meds-bench: {'; '.join(parts)}; they scored 0.", file=sys.stderr)
+    per_task = ", ".join(f"{task}: {n}" for task, n in adapters.PROCESS_TALLY.per_task().items())
+    print(f"meds-bench: {'; '.join(parts)}; they scored 0. Unanswered per task: {per_task}.", file=sys.stderr)
     return 3
 
 
