@@ -54,6 +54,8 @@ from urllib.parse import urlsplit
 from lm_eval.api.model import LM
 from tqdm import tqdm
 
+from meds_bench.api_status import UNANSWERED  # the statuses of a request without answer text
+
 from .batch import batch_settings, run_batches
 from .cache import CachedAnswer, ResponseCache, request_key
 from .context import TRUNCATE_MODES, counter_for, fit_messages
@@ -72,7 +74,6 @@ DRY_RUN_COUNTS = ("requests", "cached", "not_sendable", "truncated", "input_toke
 PROVIDER_DEFAULT_SAMPLING = "provider default sampling"
 # Statuses of a request that fails for every request of the run alike: retrying or rerunning cannot help.
 PERMANENT_STATUS = frozenset({400, 401, 403, 404})
-UNANSWERED = ("failed", "output_limit", "skipped_budget")
 
 
 class FailureTally:
