@@ -161,3 +161,9 @@ def test_clearing_the_preloaded_tasks_drops_them(sample_dir):
     preload(MEDQA, resolve_source(sample_dir))
     PRELOADED.clear()
     assert len(PRELOADED) == 0 and PRELOADED.take(MEDQA, resolve_source(sample_dir)) is None
+
+
+def test_a_task_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = _write(tmp_path, MEDQA, "")
+    path.write_bytes('{"Definition": ["caf\xe9"], "Instances": []}'.encode("latin-1"))
+    assert _error(tmp_path).startswith(f"{path}:1: not UTF-8 text (byte 0xe9); ")

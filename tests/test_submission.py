@@ -90,6 +90,15 @@ def test_a_run_without_samples_is_one_line(tmp_path, capsys):
     )
 
 
+def test_a_samples_file_that_is_not_utf8_is_one_line(tmp_path, capsys):
+    samples = tmp_path / "samples_meds_bench_mcqa_medqa_en_2026-12-04T00-00-00.jsonl"
+    samples.write_bytes('{"doc_id": 0, "doc": {"output": "caf\xe9"}}\n'.encode("latin-1"))
+    assert main(["export-submission", str(tmp_path), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"meds-bench export-submission: {samples}:1: not UTF-8 text (byte 0xe9); ")
+    assert err.count("\n") == 1
+
+
 def test_a_run_compared_with_its_own_submission_is_identical(logged_run, tmp_path):
     from meds_bench.compare import compare_docs, load_docs
 

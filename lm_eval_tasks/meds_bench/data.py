@@ -19,6 +19,7 @@ from typing import Any
 
 from meds_bench import hub, sample_data_path
 from meds_bench.catalog import TaskInfo
+from meds_bench.text_files import NotUtf8Error, read_utf8
 
 DATA_DIR_ENV = "MEDS_BENCH_DATA_DIR"
 DATA_DIR_METADATA_KEY = "meds_bench_data_dir"
@@ -103,7 +104,10 @@ def read_task_file(path: Path) -> dict[str, Any]:
     JSON lines may hold instance objects (``input``/``output``) and objects carrying
     ``Definition`` and/or ``Instances``; they are merged into one task object.
     """
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = read_utf8(path)
+    except NotUtf8Error as err:
+        raise DataError(str(err)) from None
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as whole_err:

@@ -21,6 +21,7 @@ from pathlib import Path
 from meds_bench.api_status import unanswered_in_samples
 from meds_bench.catalog import CATEGORIES, TASKS
 from meds_bench.metrics.rescore import newest_samples_files
+from meds_bench.text_files import NotUtf8Error, read_utf8
 
 HEADER = ("task_id", "input", "GT", "output")
 
@@ -44,8 +45,12 @@ def _rows(path: Path, meds_id: str) -> list[tuple[int, tuple[str, str, str, str]
     from meds_bench.metrics.hooks import prediction_of  # the scorers' imports: only when exporting
     from meds_bench.report.explorer import sample_prompt
 
+    try:
+        text = read_utf8(path)
+    except NotUtf8Error as err:
+        raise SubmissionInputError(str(err)) from None
     rows = []
-    for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for k, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
