@@ -44,6 +44,7 @@ MODULES = (
     "fewshot",
     "chat_form",
     "hub",
+    "text_files",
     "data",
     "metrics/extraction",
     "metrics/closed_set",

@@ -18,7 +18,7 @@ def read_utf8(path: Path) -> str:
         OSError: the file cannot be read.
     """
     data = path.read_bytes()
-    body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    body = data.removeprefix(codecs.BOM_UTF8)
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as err:
