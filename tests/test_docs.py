@@ -105,3 +105,13 @@ def test_readme_keeps_the_commands_ci_runs(command):
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert re.search(rf"^{command}\b", ci, re.M)
     assert re.search(rf"^{command} +#", readme, re.M)
+
+
+def test_sections_the_code_cites_by_name_are_in_the_readme():
+    """Messages and comments say "README: 'Credentialed tasks'" and the like: the README keeps those names."""
+    cite = re.compile(r"""README(?::|,)(?: section)? ['"]([^'"]+)['"]""")
+    sources = [*ROOT.glob("lm_eval_tasks/meds_bench/**/*.py"), *ROOT.glob("adapters/*.py"), ROOT / "Makefile"]
+    cited = {" ".join(name.split()) for path in sources for name in cite.findall(path.read_text(encoding="utf-8"))}
+    assert {"Credentialed tasks", "Credentialed data and external APIs", "Offline GPU machines"} <= cited
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert sorted(name for name in cited if name not in readme) == []
