@@ -30,7 +30,7 @@ def test_default_is_128_examples_per_step_whatever_the_world_size(tmp_path, monk
     assert one.batch_summary() == (
         "optimizer step = 128 examples (4 per device x 1 processes x 32 accumulation steps; padding-free rows)"
     )
-    monkeypatch.setattr(config_module, "world_size", lambda: 8)
+    monkeypatch.setattr(config_module, "launcher_world_size", lambda: 8)
     eight = MedSInsSFTConfig(output_dir=str(tmp_path), use_cpu=True)
     assert eight.gradient_accumulation_steps == 4  # 4 x 8 x 4 = 128
     padded = MedSInsSFTConfig(output_dir=str(tmp_path), use_cpu=True, padding_free=False, tokens_per_step=4096)
@@ -41,7 +41,7 @@ def test_default_is_128_examples_per_step_whatever_the_world_size(tmp_path, monk
 
 
 def test_packing_counts_token_slots_and_requires_tokens_per_step(tmp_path, monkeypatch):
-    monkeypatch.setattr(config_module, "world_size", lambda: 8)
+    monkeypatch.setattr(config_module, "launcher_world_size", lambda: 8)
     packed = MedSInsSFTConfig(output_dir=str(tmp_path), use_cpu=True, packing=True, tokens_per_step=262144)
     assert packed.gradient_accumulation_steps == 4  # 262144 / (2048 x 4 per device x 8 processes)
     assert packed.batch_summary() == (

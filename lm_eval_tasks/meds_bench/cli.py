@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from meds_bench import hub, preflight, sample_data_path, tasks_path
+from meds_bench import hub, preflight, sample_data_path, tasks_path, vllm_engine
 from meds_bench.batches import add_batches_parser
 from meds_bench.catalog import CATEGORIES, TASKS
 from meds_bench.compare import add_compare_parser
@@ -152,6 +152,8 @@ def eval_namespace(
         )
     _register_models()
     preflight.check_model(settings.get("model"))
+    if settings.get("model") == "vllm":
+        vllm_engine.prepare(settings.get("model_args"))
     preflight.check_num_fewshot(settings.get("num_fewshot"))
     preflight.check_gen_kwargs(settings.get("gen_kwargs"))
     entries = preflight.rewrite_task_entries(_task_entries(settings.get("tasks")))
