@@ -117,7 +117,7 @@ def test_missing_file_says_how_to_download(tmp_path):
     (tmp_path / "MCQA").mkdir()
     assert _error(tmp_path) == (
         f"meds_bench_mcqa_medqa_en (task57): no MCQA/task57_*.json[l] in {tmp_path.resolve()}: "
-        "get the open tasks with `meds-bench download --dir DIR` and set MEDS_BENCH_DATA_DIR=DIR"
+        "get the open tasks with `meds-bench download --output DIR` and set MEDS_BENCH_DATA_DIR=DIR"
     )
 
 

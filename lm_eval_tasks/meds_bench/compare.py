@@ -1,4 +1,4 @@
-"""``meds-bench compare RUN_A RUN_B [--json FILE]``: paired differences between two runs.
+"""``meds-bench compare RUN_A RUN_B [--output FILE]``: paired differences between two runs.
 
 A run is an lm-eval output folder written with ``--log_samples`` (its ``samples_<task>_*.jsonl``),
 one samples file, or a scored CSV/JSONL that ``meds-bench score`` reads (the release's
@@ -39,6 +39,7 @@ from meds_bench.metrics.rescore import (
 )
 from meds_bench.metrics.table import metrics_of
 from meds_bench.metrics.uncertainty import corpus_statistic
+from meds_bench.output_flag import add_output_option
 from meds_bench.text_files import NotUtf8Error, read_utf8
 
 ALPHA = 0.05
@@ -354,7 +355,9 @@ def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
         "run_a", metavar="RUN_A", help="lm-eval --log_samples output folder, samples file, or scored CSV/JSONL"
     )
     p.add_argument("run_b", metavar="RUN_B", help="the same for the run subtracted")
-    p.add_argument("--json", metavar="FILE", help="write the rows (diff, ci_low, ci_high, p_value, n, ...) here")
+    add_output_option(
+        p, metavar="FILE", old_flags=("--json",), help="write the rows (diff, ci_low, ci_high, p_value, n, ...) as JSON"
+    )
     p.set_defaults(func=run_compare)
 
 
@@ -374,7 +377,7 @@ def run_compare(args: argparse.Namespace) -> int:
             "(scored 0): part of these differences is API failures; rerun the failed requests, then compare",
             file=sys.stderr,
         )
-    if args.json:
+    if args.output:
         payload = {"run_a": args.run_a, "run_b": args.run_b, **result}
-        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        Path(args.output).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -28,7 +28,7 @@ CREDENTIALED_HINT = (
     "your own credentialed PhysioNet copy with `meds-bench data build` into your data directory "
     "(README: 'Credentialed tasks')"
 )
-DOWNLOAD_HINT = f"get the open tasks with `meds-bench download --dir DIR` and set {DATA_DIR_ENV}=DIR"
+DOWNLOAD_HINT = f"get the open tasks with `meds-bench download --output DIR` and set {DATA_DIR_ENV}=DIR"
 
 
 class DataError(ValueError):

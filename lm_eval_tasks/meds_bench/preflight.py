@@ -83,7 +83,7 @@ class DataCheck:
         open_missing = len(self.missing) - credentialed
         todo = []
         if open_missing:
-            todo.append(f"get the {open_missing} open task file(s) with `meds-bench download --dir DIR`")
+            todo.append(f"get the {open_missing} open task file(s) with `meds-bench download --output DIR`")
         if credentialed:
             todo.append(
                 f"build the {credentialed} PhysioNet-derived task(s) with `meds-bench data build` "

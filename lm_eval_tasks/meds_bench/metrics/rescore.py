@@ -27,6 +27,7 @@ import yaml
 
 from meds_bench.catalog import TASKS, TaskInfo, get_task
 from meds_bench.metrics.table import metrics_of
+from meds_bench.output_flag import add_output_option
 from meds_bench.prompts import query_of
 from meds_bench.text_files import NotUtf8Error, read_utf8
 
@@ -339,7 +340,7 @@ def add_score_parser(subparsers: argparse._SubParsersAction) -> None:
         help="samples_*.jsonl, JSONL/CSV with prediction,reference,task, or release CSV task_id,input,GT,output",
     )
     p.add_argument("--task", help="task name or MedS id for every row (overrides any task column)")
-    p.add_argument("--output", help="write the results JSON here")
+    add_output_option(p, metavar="FILE", help="write the results JSON here")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
     p.add_argument(
         "--bootstrap-iters",
