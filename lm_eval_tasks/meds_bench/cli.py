@@ -20,6 +20,7 @@ from meds_bench.data import (
     parse_task,
     read_task_file,
     resolve_source,
+    task_handover,
 )
 from meds_bench.download import add_download_parser
 from meds_bench.export import add_export_parser
@@ -185,6 +186,11 @@ def eval_namespace(
 
 
 def _cmd_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
+    with task_handover():  # the pre-flight's parsed task files go to this run's task build, and no further
+        return _run_eval(args, passthrough)
+
+
+def _run_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
     try:
         namespace = eval_namespace(passthrough, args.data_dir, args.skip_missing)
     except preflight.PreflightError as err:

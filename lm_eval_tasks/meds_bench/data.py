@@ -13,6 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,7 +199,7 @@ class PreloadedTasks:
     """Task files parsed ahead of their task build (by the pre-flight), each handed over once.
 
     Keyed by task name and data location, so a file is only reused for the source it came from.
-    The process has one, :data:`PRELOADED`; :meth:`clear` drops what a run that never started left.
+    One lives for one :func:`task_handover` scope.
     """
 
     def __init__(self) -> None:
@@ -218,22 +221,43 @@ class PreloadedTasks:
         self._tasks.clear()
 
 
-PRELOADED = PreloadedTasks()
+_HANDOVER: ContextVar[PreloadedTasks | None] = ContextVar("meds_bench_task_handover", default=None)
+
+
+@contextmanager
+def task_handover() -> Iterator[PreloadedTasks]:
+    """Scope of one evaluation: tasks :func:`preload` parses inside it go to its :func:`load_task` calls.
+
+    The pre-flight parses every task file before lm-eval builds the tasks; inside this scope the task
+    build reuses those parses instead of reading the files again. On leaving, whatever was not taken
+    (a run that never started) is dropped, so a second evaluation in the same process starts empty.
+    Outside any scope :func:`preload` keeps nothing and :func:`load_task` always reads the file.
+    """
+    kept = PreloadedTasks()
+    token = _HANDOVER.set(kept)
+    try:
+        yield kept
+    finally:
+        _HANDOVER.reset(token)
+        kept.clear()
 
 
 def load_task(info: TaskInfo, data_dir: str | os.PathLike[str] | None = None) -> LoadedTask:
     """Locate, parse and validate one task's file; record where it came from and its hash.
 
-    A task the pre-flight already parsed from the same source is taken from :data:`PRELOADED`.
+    Inside :func:`task_handover`, a task the pre-flight already parsed from the same source is taken from it.
     """
     source = resolve_source(data_dir)
-    return PRELOADED.take(info, source) or _load(info, source)
+    kept = _HANDOVER.get()
+    return (kept.take(info, source) if kept is not None else None) or _load(info, source)
 
 
 def preload(info: TaskInfo, source: DataSource) -> int:
-    """Load a task now and keep it in :data:`PRELOADED` for this process's next :func:`load_task`; returns its size."""
+    """Load a task now and return its size; inside :func:`task_handover` it is kept for that scope's task build."""
     loaded = _load(info, source)
-    PRELOADED.put(loaded, source)
+    kept = _HANDOVER.get()
+    if kept is not None:
+        kept.put(loaded, source)
     return len(loaded.docs)
 
 

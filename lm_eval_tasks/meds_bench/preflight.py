@@ -99,7 +99,7 @@ class DataCheck:
 
 
 def check_data(tasks: Iterable[TaskInfo], source: DataSource) -> DataCheck:
-    """Locate and parse every task's file in ``source``; parsed tasks are kept for the run."""
+    """Locate and parse every task's file in ``source``; inside ``data.task_handover`` they are kept for the run."""
     result = DataCheck()
     for info in tasks:
         try:
