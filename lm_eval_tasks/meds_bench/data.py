@@ -247,7 +247,11 @@ def load_task(info: TaskInfo, data_dir: str | os.PathLike[str] | None = None) ->
 
     Inside :func:`task_handover`, a task the pre-flight already parsed from the same source is taken from it.
     """
-    source = resolve_source(data_dir)
+    return load_from(info, resolve_source(data_dir))
+
+
+def load_from(info: TaskInfo, source: DataSource) -> LoadedTask:
+    """:func:`load_task` from a source already resolved (by :func:`resolve_source`)."""
     kept = _HANDOVER.get()
     return (kept.take(info, source) if kept is not None else None) or _load(info, source)
 
