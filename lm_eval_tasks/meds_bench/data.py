@@ -11,6 +11,7 @@ Every problem is reported as one :class:`DataError` line naming the file, instan
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from typing import Any
 
 from meds_bench import hub, sample_data_path
 from meds_bench.catalog import TaskInfo
-from meds_bench.text_files import NotUtf8Error, read_utf8
+from meds_bench.text_files import NotJsonLineError, NotUtf8Error, json_lines, read_utf8
 
 DATA_DIR_ENV = "MEDS_BENCH_DATA_DIR"
 DATA_DIR_METADATA_KEY = "meds_bench_data_dir"
@@ -114,12 +115,12 @@ def read_task_file(path: Path) -> dict[str, Any]:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as whole_err:
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-        if len(lines) < 2 or not _is_json_object(lines[0][1]):  # one (pretty-printed) document: its own error
+        lines = [line for line in io.StringIO(text, newline=None) if line.strip()]
+        if len(lines) < 2 or not _is_json_object(lines[0]):  # one (pretty-printed) document: its own error
             raise DataError(
                 f"{path}: not valid JSON (line {whole_err.lineno}, column {whole_err.colno}: {whole_err.msg})"
             ) from None
-        return _merge_json_lines(path, lines)
+        return _merge_json_lines(path, text)
     if not isinstance(obj, dict):
         raise DataError(f"{path}: expected a JSON object with 'Definition' and 'Instances', got {type(obj).__name__}")
     return obj
@@ -132,20 +133,19 @@ def _is_json_object(line: str) -> bool:
         return False
 
 
-def _merge_json_lines(path: Path, lines: list[tuple[int, str]]) -> dict[str, Any]:
+def _merge_json_lines(path: Path, text: str) -> dict[str, Any]:
     merged: dict[str, Any] = {"Instances": []}
-    for lineno, line in lines:
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}: not valid JSON on line {lineno} (column {err.colno}: {err.msg})") from None
-        if not isinstance(obj, dict):
-            raise DataError(f"{path}: line {lineno} is a {type(obj).__name__}, expected a JSON object")
-        if "input" in obj or "output" in obj:
-            merged["Instances"].append(obj)
-            continue
-        merged["Instances"].extend(obj.pop("Instances", []) or [])
-        merged.update({k: v for k, v in obj.items() if k != "Instances"})
+    try:
+        for lineno, obj in json_lines(io.StringIO(text, newline=None), path):
+            if not isinstance(obj, dict):
+                raise DataError(f"{path}: line {lineno} is a {type(obj).__name__}, expected a JSON object")
+            if "input" in obj or "output" in obj:
+                merged["Instances"].append(obj)
+                continue
+            merged["Instances"].extend(obj.pop("Instances", []) or [])
+            merged.update({k: v for k, v in obj.items() if k != "Instances"})
+    except NotJsonLineError as err:
+        raise DataError(str(err)) from None
     return merged
 
 

@@ -29,7 +29,7 @@ from meds_bench.catalog import TASKS, TaskInfo, get_task
 from meds_bench.metrics.table import metrics_of
 from meds_bench.output_flag import add_output_option
 from meds_bench.prompts import query_of
-from meds_bench.text_files import NotUtf8Error, read_utf8
+from meds_bench.text_files import NotJsonLineError, NotUtf8Error, json_lines, read_utf8
 
 FILTER = "none"
 GROUPS_DIR = Path(__file__).resolve().parent.parent / "groups"
@@ -183,16 +183,10 @@ def _read_release_csv(reader: csv.DictReader, path: Path, forced: TaskInfo | Non
 
 
 def _read_jsonl(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[Record]:
-    records = []
-    for k, line in enumerate(fh, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ScoreInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
-        records.append(sample_record(obj, f"{path}:{k}", path, forced))
-    return records
+    try:
+        return [sample_record(obj, f"{path}:{k}", path, forced) for k, obj in json_lines(fh, path)]
+    except NotJsonLineError as err:
+        raise ScoreInputError(str(err)) from None
 
 
 def _score_chunk(chunk: Sequence[Record]) -> list[dict[str, Any]]:
