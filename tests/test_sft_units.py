@@ -162,7 +162,7 @@ def test_hashed_ngrams_score_short_texts_whole():
 
 # -- labels and packing ------------------------------------------------------------------------------
 def _trainer(cfg, model, tok, dataset):
-    from medsins_sft.callbacks import MeteredSFTTrainer
+    from medsins_sft.throughput import MeteredSFTTrainer
     from medsins_sft.train import trainer_args
 
     return MeteredSFTTrainer(model=model, args=trainer_args(cfg), train_dataset=dataset, processing_class=tok)
