@@ -114,9 +114,9 @@ def measure(run: dict[str, Any], args: argparse.Namespace, world: int) -> dict[s
     import torch
     from transformers import LlamaForCausalLM
 
-    from medsins_sft.callbacks import MeteredSFTTrainer
     from medsins_sft.config import MedSInsSFTConfig
     from medsins_sft.model import choose_attention
+    from medsins_sft.throughput import MeteredSFTTrainer
     from medsins_sft.train import trainer_args
 
     on_gpu = torch.cuda.is_available()

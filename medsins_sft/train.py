@@ -191,11 +191,11 @@ def run(config: MedSInsSFTConfig, callbacks: Sequence[Any] = ()) -> Path:
 
     from meds_bench.data import DataError
     from meds_bench.hub_kernels import hub_kernels_off_when_offline
-    from medsins_sft.callbacks import MeteredSFTTrainer
     from medsins_sft.data import load_tasks
     from medsins_sft.distributed import check_launch, distributed_record
     from medsins_sft.metadata import MetadataCallback, training_metadata, write_metadata
     from medsins_sft.model import choose_attention, load_model_and_tokenizer
+    from medsins_sft.throughput import MeteredSFTTrainer
 
     hub_kernels_off_when_offline()
     check_launch(config)

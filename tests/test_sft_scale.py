@@ -162,17 +162,17 @@ def test_flops_per_token_and_mfu_match_hand_computed_figures():
 
 
 def test_meter_reports_the_formula_for_packed_examples(monkeypatch):
-    import medsins_sft.callbacks as callbacks
+    import medsins_sft.throughput as throughput
 
     # two examples of 3 and 5 tokens in one packed row and 2 pad slots: 8 real tokens, sum of squares 34
     batch = {
         "input_ids": torch.tensor([[5, 6, 7, 5, 6, 7, 8, 9, 0, 0]]),
         "position_ids": torch.tensor([[0, 1, 2, 0, 1, 2, 3, 4, 0, 1]]),
     }
-    assert callbacks.batch_shape_stats(batch, pad_token_id=0) == (10, 8, 34.0)
-    meter = callbacks.ThroughputMeter(n_params=1000, num_layers=2, num_heads=4, head_dim=8, peak_flops=1e6)
+    assert throughput.batch_shape_stats(batch, pad_token_id=0) == (10, 8, 34.0)
+    meter = throughput.ThroughputMeter(n_params=1000, num_layers=2, num_heads=4, head_dim=8, peak_flops=1e6)
     meter.window_start = 0.0
-    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: 2.0)  # a fixed clock: 2 s since the window start
+    monkeypatch.setattr(throughput.time, "perf_counter", lambda: 2.0)  # a fixed clock: 2 s since the window start
     # FLOPs: 6 x 1000 x 8 tokens + 12 x 2 x 4 x 8 x 34 = 48000 + 26112 = 74112; / 2 s / 1e6 FLOP/s = 0.037056
     assert meter.report([10, 8, 34.0], global_step=0, max_steps=1) == {
         "tokens_per_second": 4.0,

@@ -58,7 +58,7 @@ meds-bench eval --data-dir DIR --tasks meds_bench --model hf --model_args pretra
 
 The YAMLs and this README are generated from `catalog.py` and the scorer records by
 `python -m meds_bench._generate_configs`; `--check` fails when a committed file is stale.
-`meds-bench export-lm-eval OUT_DIR` writes a copy of the open tasks that runs without meds-bench.
+`meds-bench export-lm-eval --output OUT_DIR` writes a copy of the open tasks that runs without meds-bench.
 """
 
 
