@@ -193,8 +193,8 @@ def test_explorer_records_prompt_response_gold_score_and_dedupes_prompts(results
     assert [1, MCQA[0], 1, 3] in [[r, t, n, total] for r, t, n, total in capped["counts"]]
 
 
-def _samples_file(tmp_path: Path, lines: list[str]) -> Path:
-    path = tmp_path / "samples.jsonl"
+def _samples_file(tmp_path: Path, lines: list[str], name: str = "samples.jsonl") -> Path:
+    path = tmp_path / name
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path
 
@@ -211,10 +211,13 @@ def test_read_samples_keeps_the_lowest_document_ids_and_parses_only_those(tmp_pa
     samples, total = read_samples(path, 3)
     assert [s["resps"][0][0] for s in samples] == ["a", "b", "c"] and total == 5
     assert read_samples(path, 0) == ([], 5)
+    assert read_samples(_samples_file(tmp_path, [], "empty.jsonl"), 3) == ([], 0)
+    bom = _samples_file(tmp_path, ['\ufeff{"doc_id": 1, "x": 2}', "", '{"doc_id": 0}'], "bom.jsonl")
+    assert read_samples(bom, 3) == ([{"doc_id": 0}, {"doc_id": 1, "x": 2}], 2)
     with pytest.raises(ReportInputError, match=re.escape(f"{path}:3: not valid JSON")):
         read_samples(path, 5)
-    with pytest.raises(ReportInputError, match=re.escape(f"{path}:2: not valid JSON")):
-        read_samples(_samples_file(tmp_path, ['{"doc_id": 0}', '{"resps": 1, "doc_id" 1}']), 1)
+    with pytest.raises(ReportInputError, match=re.escape(f"{tmp_path / 'bad.jsonl'}:2: not valid JSON")):
+        read_samples(_samples_file(tmp_path, ['{"doc_id": 0}', '{"resps": 1, "doc_id" 1}'], "bad.jsonl"), 1)
 
 
 def test_per_sample_scores_of_count_metrics():

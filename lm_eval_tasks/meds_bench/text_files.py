@@ -17,13 +17,20 @@ def read_utf8(path: Path) -> str:
         NotUtf8Error: the file is not UTF-8; the message names the file, the line and the first bad byte.
         OSError: the file cannot be read.
     """
-    data = path.read_bytes()
-    body = data.removeprefix(codecs.BOM_UTF8)
+    return decode_utf8(path.read_bytes().removeprefix(codecs.BOM_UTF8), path)
+
+
+def decode_utf8(data: bytes, path: Path, first_line: int = 1) -> str:
+    """``data`` (the text of ``path`` from line ``first_line`` on) decoded as UTF-8.
+
+    Raises:
+        NotUtf8Error: as :func:`read_utf8`, naming the line of the first bad byte.
+    """
     try:
-        return body.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = body.count(b"\n", 0, err.start) + 1
+        line = first_line + data.count(b"\n", 0, err.start)
         raise NotUtf8Error(
-            f"{path}:{line}: not UTF-8 text (byte 0x{body[err.start]:02x}); pass the text file meant, "
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x}); pass the text file meant, "
             "saved as UTF-8 (e.g. `iconv -f latin1 -t utf-8 FILE`, or a spreadsheet's 'CSV UTF-8')"
         ) from None

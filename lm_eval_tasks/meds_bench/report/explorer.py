@@ -9,9 +9,10 @@ are counts). :mod:`meds_bench.report.sample_files` writes them beside the page.
 
 from __future__ import annotations
 
+import codecs
 import heapq
-import io
 import json
+import mmap
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from meds_bench.catalog import get_task
 from meds_bench.metrics.table import metrics_of
 from meds_bench.report.runs import ReportInputError, Run
 from meds_bench.report.tables import task_score_metric
-from meds_bench.text_files import NotUtf8Error, read_utf8
+from meds_bench.text_files import NotUtf8Error, decode_utf8
 
 DEFAULT_MAX_SAMPLES = 200  # per run and task
 
@@ -78,39 +79,46 @@ def _metric_values(task: str, sample: dict[str, Any]) -> dict[str, Any]:
     return {m: sample[m] for m, _ in metrics_of(get_task(task)) if m in sample}
 
 
-_DOC_ID_PREFIX = re.compile(r'\{"doc_id": (-?\d+)[,}]')
+_DOC_ID_PREFIX = re.compile(rb'\{"doc_id": (-?\d+)[,}]')
 
 
-def _doc_id(line: str, where: str) -> int:
-    """A samples line's ``doc_id`` (0 when it has none): read from the line's start, which lm-eval writes as
-    ``{"doc_id": N, ...``, so that a line the explorer does not show is not parsed; other lines are parsed."""
-    found = _DOC_ID_PREFIX.match(line)
-    if found:
-        return int(found.group(1))
-    doc_id = _parse(line, where).get("doc_id")
-    return doc_id if isinstance(doc_id, int) and not isinstance(doc_id, bool) else 0
-
-
-def _parse(line: str, where: str) -> dict[str, Any]:
+def _parse(data: bytes, path: Path, line: int) -> dict[str, Any]:
     try:
-        sample = json.loads(line)
+        sample = json.loads(decode_utf8(data, path, line))
+    except NotUtf8Error as err:
+        raise ReportInputError(str(err)) from None
     except json.JSONDecodeError as err:
-        raise ReportInputError(f"{where}: not valid JSON ({err.msg})") from None
+        raise ReportInputError(f"{path}:{line}: not valid JSON ({err.msg})") from None
     return sample if isinstance(sample, dict) else {}
 
 
+def _lines(data: bytes | mmap.mmap, path: Path) -> Iterator[tuple[int, int, int, int]]:
+    """``(doc_id, line number, start, end)`` of each non-blank line. The id is read from the line's start,
+    which lm-eval writes as ``{"doc_id": N, ...``, so that the lines the explorer does not show are never
+    decoded or parsed; a line that starts otherwise is parsed (a missing or non-integer id counts as 0)."""
+    start, number = (len(codecs.BOM_UTF8) if data[:3] == codecs.BOM_UTF8 else 0), 1
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        found = _DOC_ID_PREFIX.match(data, start, end)
+        if found:
+            yield int(found.group(1)), number, start, end
+        elif data[start:end].strip():
+            doc_id = _parse(data[start:end], path, number).get("doc_id")
+            yield (doc_id if isinstance(doc_id, int) and not isinstance(doc_id, bool) else 0), number, start, end
+        start, number = end + 1, number + 1
+
+
 def read_samples(path: Path, limit: int) -> tuple[list[dict[str, Any]], int]:
-    """The ``limit`` samples of a samples file with the lowest document ids (in id order) and the file's
-    total count. Only those lines are parsed as JSON (see :func:`_doc_id`): a full-size file holds 1,500
-    long samples, of which the explorer shows 200."""
-    try:
-        text = read_utf8(path)
-    except NotUtf8Error as err:
-        raise ReportInputError(str(err)) from None
-    lines = [(k, line) for k, line in enumerate(io.StringIO(text, newline=None), start=1) if line.strip()]
-    ids = [(_doc_id(line, f"{path}:{k}"), n) for n, (k, line) in enumerate(lines)]
-    chosen = heapq.nsmallest(limit, ids)  # (id, position): ties keep the file's order, as a stable sort does
-    return [_parse(lines[n][1], f"{path}:{lines[n][0]}") for _, n in chosen], len(lines)
+    """The ``limit`` samples of a samples file with the lowest document ids (in id order; ties in file
+    order) and the file's total count. Only those lines are parsed (:func:`_lines`): a full-size file
+    holds 1,500 long samples, of which the explorer shows 200."""
+    if path.stat().st_size == 0:
+        return [], 0
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        lines = list(_lines(data, path))
+        chosen = heapq.nsmallest(limit, lines, key=lambda entry: entry[:2])
+        return [_parse(data[start:end], path, number) for _, number, start, end in chosen], len(lines)
 
 
 @dataclass
