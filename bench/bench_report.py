@@ -133,7 +133,8 @@ def scale_main(args: argparse.Namespace) -> int:
                 figures = report_figures(runs[:n], tmp / f"out-{n}-{len(rows)}", source)
                 rows.append({"runs": n, "code": name, **figures})
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    print(f"load average {os.getloadavg()[0]:.1f}; samples {_size_mb(run):.0f} MB per run")
+        samples_mb = _size_mb(run)
+    print(f"load average {os.getloadavg()[0]:.1f}; samples {samples_mb:.0f} MB per run")
     print("| runs | code | page (MB) | output (MB) | wall (s) | CPU (s) | peak RSS (MB) |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for r in rows:

@@ -8,12 +8,9 @@ missing task is shown as missing, never counted as 0.
 
 from __future__ import annotations
 
-import functools
 import math
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from meds_bench.catalog import CATEGORIES, TaskInfo, category_group, get_task, pooled_groups, tasks_in
 from meds_bench.metrics.rescore import aggregate_groups, load_groups
@@ -70,15 +67,8 @@ def task_column(info: TaskInfo, metrics: tuple[str, ...] | None = None, label: s
     return Column(info.name, f"{label or short} ({info.meds_id})", metrics or headline_metrics(info), (info.name,))
 
 
-@functools.cache
-def _members_read_by(loader: Callable[[], list[dict[str, Any]]]) -> dict[str, tuple[str, ...]]:
-    return {g["group"]: tuple(g["task"]) for g in loader()}
-
-
 def _group_members() -> dict[str, tuple[str, ...]]:
-    """Each group's member tasks (do not modify), its YAMLs read once per process: a report asks per run,
-    category and column, and parsing them each time cost seconds per run."""
-    return _members_read_by(load_groups)
+    return {g["group"]: tuple(g["task"]) for g in load_groups()}
 
 
 def columns(category: str) -> list[Column]:
