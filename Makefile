@@ -79,7 +79,7 @@ demo: install
 		--output_path $(DEMO)/eval-finetuned
 	@echo "[4/4] writing the report"
 	@$(BIN)/meds-bench report untrained=$(DEMO)/eval-untrained finetuned=$(DEMO)/eval-finetuned \
-		--include-sample --baseline $(DEMO)/eval-untrained --out $(DEMO)/report
+		--include-sample --baseline $(DEMO)/eval-untrained --output $(DEMO)/report
 
 # The same loop on a real instruction-tuned model, SmolLM2-135M-Instruct: its GGUF file converted to a
 # checkpoint, scored through its chat template before and after a 3-step chat-format SFT (CPU). The tasks:
@@ -102,11 +102,11 @@ try-real-model: install
 	@echo "[4/5] evaluating the fine-tuned checkpoint"
 	@$(STAGE) eval-finetuned $(REAL_EVAL) --model_args pretrained=$(REAL)/sft/final --output_path $(REAL)/eval-finetuned
 	@echo "[5/5] writing the report"
-	@$(BIN)/meds-bench report base=$(REAL)/eval-base finetuned=$(REAL)/eval-finetuned --include-sample --out $(REAL)/report
+	@$(BIN)/meds-bench report base=$(REAL)/eval-base finetuned=$(REAL)/eval-finetuned --include-sample --output $(REAL)/report
 
 # The leaderboard report over results files or folders: make report RESULTS="a=outputs/eval b=..."
 report: install
-	$(BIN)/meds-bench report $(RESULTS) --out $(OUT)/report
+	$(BIN)/meds-bench report $(RESULTS) --output $(OUT)/report
 
 eval: install
 	$(BIN)/meds-bench eval --data-dir "$(DATA_DIR)" --model hf --model_args pretrained=$(MODEL) \
@@ -114,17 +114,17 @@ eval: install
 
 # The 34 open task files into DATA_OUT (hashes checked; SOURCES.json records where each came from).
 download: install
-	$(BIN)/meds-bench download --dir "$(DATA_OUT)"
+	$(BIN)/meds-bench download --output "$(DATA_OUT)"
 
 # The 19 credentialed tasks from your PhysioNet files, into DATA_OUT: give any of
 # MEDNLI=, MIMIC_IV_NOTE=, MIMIC_CXR=, MIMIC_IV_ED= (the release folders; README: 'Credentialed tasks').
 data: install
 	@test -n "$(MEDNLI)$(MIMIC_IV_NOTE)$(MIMIC_CXR)$(MIMIC_IV_ED)" || { \
 		echo "make data: give at least one of MEDNLI=DIR MIMIC_IV_NOTE=DIR MIMIC_CXR=DIR MIMIC_IV_ED=DIR"; exit 2; }
-	$(if $(MEDNLI),$(BIN)/meds-bench data build mednli --input "$(MEDNLI)" --out "$(DATA_OUT)")
-	$(if $(MIMIC_IV_NOTE),$(BIN)/meds-bench data build mimic-iv-note --input "$(MIMIC_IV_NOTE)" --out "$(DATA_OUT)")
-	$(if $(MIMIC_CXR),$(BIN)/meds-bench data build mimic-cxr --input "$(MIMIC_CXR)" --out "$(DATA_OUT)")
-	$(if $(MIMIC_IV_ED),$(BIN)/meds-bench data build mimic-iv-ed --input "$(MIMIC_IV_ED)" --out "$(DATA_OUT)")
+	$(if $(MEDNLI),$(BIN)/meds-bench data build mednli --input "$(MEDNLI)" --output "$(DATA_OUT)")
+	$(if $(MIMIC_IV_NOTE),$(BIN)/meds-bench data build mimic-iv-note --input "$(MIMIC_IV_NOTE)" --output "$(DATA_OUT)")
+	$(if $(MIMIC_CXR),$(BIN)/meds-bench data build mimic-cxr --input "$(MIMIC_CXR)" --output "$(DATA_OUT)")
+	$(if $(MIMIC_IV_ED),$(BIN)/meds-bench data build mimic-iv-ed --input "$(MIMIC_IV_ED)" --output "$(DATA_OUT)")
 	$(BIN)/meds-bench validate-data "$(DATA_OUT)"
 
 train: install

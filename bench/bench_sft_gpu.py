@@ -114,9 +114,9 @@ def measure(run: dict[str, Any], args: argparse.Namespace, world: int) -> dict[s
     import torch
     from transformers import LlamaForCausalLM
 
-    from medsins_sft.callbacks import MeteredSFTTrainer
     from medsins_sft.config import MedSInsSFTConfig
     from medsins_sft.model import choose_attention
+    from medsins_sft.throughput import MeteredSFTTrainer
     from medsins_sft.train import trainer_args
 
     on_gpu = torch.cuda.is_available()
@@ -248,7 +248,7 @@ def main() -> None:
 
     import torch
 
-    from medsins_sft.config import world_size
+    from medsins_sft.distributed import launcher_world_size
 
     shapes = _choices(args.shapes, list(SHAPES), "--shapes")
     modes = _choices(args.modes, MODES, "--modes")
@@ -260,7 +260,7 @@ def main() -> None:
     for shape, length, mode, ckpt in itertools.product(shapes, lengths, modes, checkpointing):
         run = {"shape": shape, "max_length": length, "mode": mode, "checkpointing": ckpt}
         try:
-            result = measure(run, args, world_size())
+            result = measure(run, args, launcher_world_size())
         except torch.OutOfMemoryError as err:  # recorded; the next run starts on a freed device
             result = {**run, "status": "out_of_memory", "error": str(err).splitlines()[0], **_peak_memory()}
         gc.collect()

@@ -24,6 +24,8 @@ from typing import Any
 
 from trl import SFTConfig
 
+from medsins_sft.distributed import launcher_world_size
+
 TINY_MODEL = "tiny"  # sentinel for model_name_or_path: build meds_bench's tiny random Llama first
 
 
@@ -269,7 +271,7 @@ class MedSInsSFTConfig(SFTConfig):
 
     def _resolve_batch(self) -> list[str]:
         """Derive gradient_accumulation_steps from examples (no packing) or token slots (packing) per step."""
-        processes = world_size()
+        processes = launcher_world_size()
         micro = self.per_device_train_batch_size * processes
         if self.packing:
             if not self.tokens_per_step or not self.max_length:
@@ -296,7 +298,7 @@ class MedSInsSFTConfig(SFTConfig):
 
     def batch_summary(self) -> str:
         """One line saying what an optimizer step is (logged at the start of training)."""
-        processes = world_size()
+        processes = launcher_world_size()
         shape = (
             f"{self.per_device_train_batch_size} per device x {processes} processes x "
             f"{self.gradient_accumulation_steps} accumulation steps"
@@ -333,11 +335,6 @@ def _model_problem(name: str) -> str | None:
             "('name' or 'org/name': letters, digits, '-', '_', '.')"
         )
     return None
-
-
-def world_size() -> int:
-    """Number of training processes, as set by ``accelerate launch`` / ``torchrun`` (1 when run directly)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def _fsdp_activation_checkpointing() -> bool:

@@ -18,16 +18,18 @@ unless the user opts out with ``decontaminate: false``, which the training metad
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from medsins_sft.data import InsTask
+from medsins_sft.data import SAMPLE, InsTask
+
+if TYPE_CHECKING:
+    from meds_bench.data import DataSource
 
 logger = logging.getLogger("medsins_sft")
 WORD = re.compile(r"\w+")
@@ -93,17 +95,31 @@ class BenchIndex:
         return [self.loaded[i] for i in self.owners[pos[hit]]]
 
 
-def bench_index(bench_data_dir: str | None, n: int) -> BenchIndex:
-    """Index every MedS-Bench task that can be loaded; the others are recorded with the reason."""
-    from meds_bench import sample_data_path
-    from meds_bench.catalog import TASKS
-    from meds_bench.data import DataError, load_task
+def bench_source(bench_data_dir: str | None) -> DataSource:
+    """Where the MedS-Bench test data comes from, by meds_bench's own resolver: ``bench_data_dir`` (``"sample"``
+    = the bundled sample data), else ``MEDS_BENCH_DATA_DIR``, else the hub.
 
-    data_dir = str(sample_data_path()) if bench_data_dir == "sample" else bench_data_dir
+    Raises:
+        DecontaminationError: the directory named does not exist.
+    """
+    from meds_bench import sample_data_path
+    from meds_bench.data import DataError, resolve_source
+
+    try:
+        return resolve_source(sample_data_path() if bench_data_dir == SAMPLE else bench_data_dir)
+    except DataError as err:
+        raise DecontaminationError(f"decontamination needs MedS-Bench test data, but {err}; {_ADVICE}") from None
+
+
+def bench_index(source: DataSource, n: int) -> BenchIndex:
+    """Index every MedS-Bench task that can be loaded from ``source``; the others are recorded with the reason."""
+    from meds_bench.catalog import TASKS
+    from meds_bench.data import DataError, load_from
+
     index = BenchIndex(n)
     for info in TASKS:
         try:
-            loaded = load_task(info, data_dir=data_dir)
+            loaded = load_from(info, source)
         except DataError as err:
             index.skipped[info.name] = str(err)
             continue
@@ -111,10 +127,10 @@ def bench_index(bench_data_dir: str | None, n: int) -> BenchIndex:
     return index.freeze()
 
 
-def check_bench_source(bench_data_dir: str | None) -> None:
+def check_bench_source(source: DataSource) -> None:
     """Fail fast, before any download is attempted, when the bench data cannot come from anywhere: no local
     directory and the hub unreachable (``HF_HUB_OFFLINE`` uses the local hub cache instead)."""
-    if bench_data_dir or os.environ.get("MEDS_BENCH_DATA_DIR"):
+    if source.kind != "hub":
         return
     from huggingface_hub import HfApi, constants
 
@@ -138,14 +154,14 @@ _ADVICE = (
 )
 
 
-def require_open_tasks(index: BenchIndex, bench_data_dir: str | None) -> None:
+def require_open_tasks(index: BenchIndex, source: DataSource) -> None:
     """One-line error when any redistributable MedS-Bench task is missing from the index (credentialed
     PhysioNet tasks may be absent: users without access cannot have them)."""
     from meds_bench.catalog import TASKS
 
     missing = [t for t in TASKS if not t.credentialed and t.name in index.skipped]
     if missing:
-        where = bench_data_dir or os.environ.get("MEDS_BENCH_DATA_DIR") or "the hub"
+        where = "the hub" if source.kind == "hub" else source.location
         names = ", ".join(t.meds_id for t in missing[:5]) + (", ..." if len(missing) > 5 else "")
         open_count = sum(not t.credentialed for t in TASKS)
         raise DecontaminationError(
@@ -227,10 +243,11 @@ def shared_decontamination(
     outcome: list[Any] = [None]
     if state.is_main_process:
         try:
-            check_bench_source(bench_data_dir)
+            source = bench_source(bench_data_dir)
+            check_bench_source(source)
             logger.info("building the MedS-Bench %d-gram index (main process)", n)
-            index = bench_index(bench_data_dir, n)
-            require_open_tasks(index, bench_data_dir)
+            index = bench_index(source, n)
+            require_open_tasks(index, source)
             outcome = [find_contamination(tasks, index, threshold)]
         except DecontaminationError as err:
             outcome = [str(err)]

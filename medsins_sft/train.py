@@ -4,11 +4,11 @@
     accelerate launch --config_file medsins_sft/configs/fsdp.yaml -m medsins_sft.train \\
         --config medsins_sft/configs/paper.yaml --data_dir /data/MedS-Ins --output_dir outputs/mmedins
 
-The config, the training data and the decontamination are checked before any model is loaded; every problem
-ends the program with one line on stderr and exit status 1. Re-running the same command after a kill resumes
-from the latest ``checkpoint-*`` in ``output_dir``. The final model (safetensors, tokenizer, chat template;
-LoRA merged; ``training_metadata.json``) is written to ``<output_dir>/final``, ready for
-``lm_eval --model hf --model_args pretrained=<output_dir>/final --tasks meds_bench``.
+The config, the process group (``medsins_sft.distributed``), the training data and the decontamination are
+checked before any model is loaded; every problem ends the program with one line on stderr and exit status 1.
+Re-running the same command after a kill resumes from the latest ``checkpoint-*`` in ``output_dir``. The final
+model (safetensors, tokenizer, chat template; LoRA merged; ``training_metadata.json``) is written to
+``<output_dir>/final``, ready for ``lm_eval --model hf --model_args pretrained=<output_dir>/final --tasks meds_bench``.
 """
 
 from __future__ import annotations
@@ -189,13 +189,21 @@ def run(config: MedSInsSFTConfig, callbacks: Sequence[Any] = ()) -> Path:
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
+    from meds_bench.data import DataError
     from meds_bench.hub_kernels import hub_kernels_off_when_offline
-    from medsins_sft.callbacks import MeteredSFTTrainer
     from medsins_sft.data import load_tasks
+    from medsins_sft.distributed import check_launch, distributed_record
     from medsins_sft.metadata import MetadataCallback, training_metadata, write_metadata
     from medsins_sft.model import choose_attention, load_model_and_tokenizer
+    from medsins_sft.throughput import MeteredSFTTrainer
 
     hub_kernels_off_when_offline()
+    check_launch(config)
+    if config.definitions_file and not os.path.isfile(config.definitions_file):
+        raise DataError(
+            f"definitions_file: no file {config.definitions_file} (relative paths are read from the current "
+            "directory; the shipped configs expect the repository root)"
+        )
     set_seed(config.seed)
     tasks = load_tasks(config.data_dir, config.tasks, config.hub_repo, config.hub_revision)
     logger.info("loaded %d MedS-Ins tasks, %d instances", len(tasks), sum(len(t.docs) for t in tasks))
@@ -217,6 +225,7 @@ def run(config: MedSInsSFTConfig, callbacks: Sequence[Any] = ()) -> Path:
         callbacks=[MetadataCallback(metadata), *callbacks],
         peak_tflops=config.peak_tflops,
     )
+    metadata["distributed"] = distributed_record(trainer.accelerator)
     checkpoint = None
     if config.resume and os.path.isdir(config.output_dir):
         checkpoint = get_last_checkpoint(config.output_dir)
@@ -237,11 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from meds_bench.data import DataError
     from medsins_sft.decontaminate import DecontaminationError
+    from medsins_sft.distributed import DistributedSetupError
 
     config = parse_config(argv)
     try:
         run(config)
-    except (DataError, DecontaminationError) as err:  # bad task data or no bench data: one line, no traceback
+    except (DataError, DecontaminationError, DistributedSetupError) as err:  # bad data or launch: one line
         raise SystemExit(f"medsins_sft: {err}") from None
     return 0
 

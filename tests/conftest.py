@@ -32,12 +32,3 @@ def sample_dir() -> Path:
 def sample_copy(tmp_path: Path) -> Path:
     """A writable copy of the sample data, for tests that break or replace files."""
     return Path(shutil.copytree(sample_data_path(), tmp_path / "data"))
-
-
-@pytest.fixture(autouse=True)
-def _no_preloaded_tasks_left():
-    """Drop task files a pre-flight parsed for a run that never started."""
-    from meds_bench.data import PRELOADED
-
-    yield
-    PRELOADED.clear()

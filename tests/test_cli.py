@@ -1,5 +1,6 @@
 import json
 import os
+import sys
 
 import pytest
 
@@ -144,8 +145,32 @@ def test_eval_config_file_task_without_data_is_named(capsys, tmp_path):
 def test_cli_import_leaves_matplotlib_to_the_report():
     """Every `meds-bench` command imports the CLI; only `report` draws charts, so only it loads matplotlib."""
     import subprocess
-    import sys
 
     code = "import sys, meds_bench.cli; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_eval_parses_lm_eval_flags_without_touching_sys_argv(monkeypatch, sample_dir):
+    sentinel = ["pytest", "--sentinel"]
+    monkeypatch.setattr("sys.argv", sentinel)
+    ns = eval_namespace(["--model", "dummy", "--tasks", "task57", "--output", "runs/x"], str(sample_dir))
+    assert ns.output_path == "runs/x"  # lm-eval's --output_path, reached by the convention's --output
+    assert sys.argv is sentinel and sentinel == ["pytest", "--sentinel"]
+
+
+def test_eval_refused_by_lm_eval_leaves_sys_argv_alone(monkeypatch, capsys):
+    sentinel = ["pytest"]
+    monkeypatch.setattr("sys.argv", sentinel)
+    with pytest.raises(SystemExit) as exc:
+        eval_namespace(["--tasks", "task57", "--no_such_flag"])
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --no_such_flag" in capsys.readouterr().err
+    assert sys.argv is sentinel and sentinel == ["pytest"]
+
+
+def test_eval_with_nothing_prints_lm_eval_run_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["eval"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: lm-eval run --model <model> --tasks <task>")

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from meds_bench.catalog import get_task
-from meds_bench.data import PRELOADED, DataError, load_task, preload, resolve_source
+from meds_bench.cli import main
+from meds_bench.data import DataError, load_task, preload, resolve_source, task_handover
 
 MEDQA = get_task("meds_bench_mcqa_medqa_en")  # MCQA/task57_..._en.jsonl
 HOC = get_task("task106")  # Text_classification/task106_hoc_text_classification.json
@@ -117,7 +118,7 @@ def test_missing_file_says_how_to_download(tmp_path):
     (tmp_path / "MCQA").mkdir()
     assert _error(tmp_path) == (
         f"meds_bench_mcqa_medqa_en (task57): no MCQA/task57_*.json[l] in {tmp_path.resolve()}: "
-        "get the open tasks with `meds-bench download --dir DIR` and set MEDS_BENCH_DATA_DIR=DIR"
+        "get the open tasks with `meds-bench download --output DIR` and set MEDS_BENCH_DATA_DIR=DIR"
     )
 
 
@@ -147,23 +148,66 @@ def test_nonexistent_data_dir(tmp_path):
 
 
 def test_preloaded_task_is_handed_over_once_and_only_for_its_source(sample_dir, sample_copy):
-    assert preload(HOC, resolve_source(sample_dir)) == 10
-    assert len(PRELOADED) == 1
-    load_task(HOC, data_dir=sample_copy)  # another directory: read afresh, the kept task stays
-    assert len(PRELOADED) == 1
-    first = load_task(HOC, data_dir=sample_dir)
-    assert len(PRELOADED) == 0
-    again = load_task(HOC, data_dir=sample_dir)
-    assert again is not first and again.docs == first.docs
+    with task_handover() as kept:
+        assert preload(HOC, resolve_source(sample_dir)) == 10
+        assert len(kept) == 1
+        load_task(HOC, data_dir=sample_copy)  # another directory: read afresh, the kept task stays
+        assert len(kept) == 1
+        first = load_task(HOC, data_dir=sample_dir)
+        assert len(kept) == 0
+        again = load_task(HOC, data_dir=sample_dir)
+        assert again is not first and again.docs == first.docs
 
 
 def test_clearing_the_preloaded_tasks_drops_them(sample_dir):
-    preload(MEDQA, resolve_source(sample_dir))
-    PRELOADED.clear()
-    assert len(PRELOADED) == 0 and PRELOADED.take(MEDQA, resolve_source(sample_dir)) is None
+    with task_handover() as kept:
+        preload(MEDQA, resolve_source(sample_dir))
+        kept.clear()
+        assert len(kept) == 0 and kept.take(MEDQA, resolve_source(sample_dir)) is None
+
+
+def test_leaving_the_handover_drops_what_the_run_did_not_take(sample_dir):
+    with task_handover() as kept:
+        preload(MEDQA, resolve_source(sample_dir))
+        assert len(kept) == 1
+    assert len(kept) == 0
+
+
+def test_outside_a_handover_nothing_is_kept(sample_copy):
+    assert preload(HOC, resolve_source(sample_copy)) == 10
+    _drop_first_instance(sample_copy / HOC.hub_path)
+    assert len(load_task(HOC, data_dir=sample_copy).docs) == 9  # read afresh: the preload kept nothing
+
+
+def test_two_evaluations_in_one_process_do_not_share_parsed_tasks(sample_copy, capsys):
+    """The first run is refused after its pre-flight parsed task52; the second must see the file as it is now."""
+    task52 = get_task("task52")
+    argv = ["eval", "--data-dir", str(sample_copy), "--model", "dummy", "--tasks", "task52"]
+    assert main([*argv, "--num_fewshot", "10"]) == 2
+    assert "--num_fewshot 10 is more than" in capsys.readouterr().err
+    _drop_first_instance(sample_copy / task52.hub_path)
+    assert len(load_task(task52, sample_copy).docs) == 9  # a second evaluation's task build reads the file as it is
+
+
+def _drop_first_instance(path: Path) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["Instances"] = data["Instances"][1:]
+    path.write_text(json.dumps(data), encoding="utf-8")
 
 
 def test_a_task_file_that_is_not_utf8_is_one_line(tmp_path):
     path = _write(tmp_path, MEDQA, "")
     path.write_bytes('{"Definition": ["caf\xe9"], "Instances": []}'.encode("latin-1"))
     assert _error(tmp_path).startswith(f"{path}:1: not UTF-8 text (byte 0xe9); ")
+
+
+@pytest.mark.slow
+def test_an_evaluation_parses_each_task_file_once(monkeypatch, sample_dir, tmp_path):
+    """The pre-flight's parse is what lm-eval's task build gets, inside ``meds-bench eval``'s handover."""
+    import meds_bench.data as data
+
+    parsed, parse = [], data._load
+    monkeypatch.setattr(data, "_load", lambda info, source: (parsed.append(info.name), parse(info, source))[1])
+    argv = ["eval", "--data-dir", str(sample_dir), "--model", "dummy", "--tasks", "task106", "--limit", "1"]
+    assert main([*argv, "--output", str(tmp_path / "run")]) == 0
+    assert parsed == [HOC.name]

@@ -73,7 +73,7 @@ def test_offline_and_not_cached_is_one_line_naming_every_source(hf_cache):
         "Henrychur/MedS-Bench@main: hub not reachable and not in the local cache; "
         "Henrychur/MedS-Bench@7e3fc90: hub not reachable and not in the local cache; "
         "Henrychur/MedS-Bench-SPLIT@main: hub not reachable and not in the local cache); "
-        "get the open tasks with `meds-bench download --dir DIR` and set MEDS_BENCH_DATA_DIR=DIR"
+        "get the open tasks with `meds-bench download --output DIR` and set MEDS_BENCH_DATA_DIR=DIR"
     )
 
 

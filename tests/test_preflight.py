@@ -80,7 +80,7 @@ def test_missing_open_file_says_download(capsys, open_split_dir):
     assert len(lines) == 2 and lines[0].startswith("meds-bench: meds_bench_classification_hoc (task106): no ")
     assert lines[1] == (
         "meds-bench: 1 of 34 selected task(s) have no data: get the 1 open task file(s) with "
-        "`meds-bench download --dir DIR`; or add --skip-missing to run what is present"
+        "`meds-bench download --output DIR`; or add --skip-missing to run what is present"
     )
 
 

@@ -66,6 +66,18 @@ def test_invalid_numbers_are_all_reported_before_any_model_loads(tmp_path):
     assert zero_lr == f"medsins_sft: invalid config ({SAMPLE_YAML}): learning_rate must be > 0, got 0.0"
 
 
+def test_missing_definitions_file_is_one_line_before_any_model_loads(tmp_path):
+    out = tmp_path / "out"
+    missing = tmp_path / "defs.json"
+    args = ["--config", str(SAMPLE_YAML), "--definitions_file", str(missing), "--output_dir", str(out)]
+    message = _exit_message(args)
+    assert message == (
+        f"medsins_sft: definitions_file: no file {missing} (relative paths are read from the current directory; "
+        "the shipped configs expect the repository root)"
+    )
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("model", "problem"),
     [

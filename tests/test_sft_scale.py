@@ -30,7 +30,7 @@ def test_default_is_128_examples_per_step_whatever_the_world_size(tmp_path, monk
     assert one.batch_summary() == (
         "optimizer step = 128 examples (4 per device x 1 processes x 32 accumulation steps; padding-free rows)"
     )
-    monkeypatch.setattr(config_module, "world_size", lambda: 8)
+    monkeypatch.setattr(config_module, "launcher_world_size", lambda: 8)
     eight = MedSInsSFTConfig(output_dir=str(tmp_path), use_cpu=True)
     assert eight.gradient_accumulation_steps == 4  # 4 x 8 x 4 = 128
     padded = MedSInsSFTConfig(output_dir=str(tmp_path), use_cpu=True, padding_free=False, tokens_per_step=4096)
@@ -41,7 +41,7 @@ def test_default_is_128_examples_per_step_whatever_the_world_size(tmp_path, monk
 
 
 def test_packing_counts_token_slots_and_requires_tokens_per_step(tmp_path, monkeypatch):
-    monkeypatch.setattr(config_module, "world_size", lambda: 8)
+    monkeypatch.setattr(config_module, "launcher_world_size", lambda: 8)
     packed = MedSInsSFTConfig(output_dir=str(tmp_path), use_cpu=True, packing=True, tokens_per_step=262144)
     assert packed.gradient_accumulation_steps == 4  # 262144 / (2048 x 4 per device x 8 processes)
     assert packed.batch_summary() == (
@@ -162,17 +162,17 @@ def test_flops_per_token_and_mfu_match_hand_computed_figures():
 
 
 def test_meter_reports_the_formula_for_packed_examples(monkeypatch):
-    import medsins_sft.callbacks as callbacks
+    import medsins_sft.throughput as throughput
 
     # two examples of 3 and 5 tokens in one packed row and 2 pad slots: 8 real tokens, sum of squares 34
     batch = {
         "input_ids": torch.tensor([[5, 6, 7, 5, 6, 7, 8, 9, 0, 0]]),
         "position_ids": torch.tensor([[0, 1, 2, 0, 1, 2, 3, 4, 0, 1]]),
     }
-    assert callbacks.batch_shape_stats(batch, pad_token_id=0) == (10, 8, 34.0)
-    meter = callbacks.ThroughputMeter(n_params=1000, num_layers=2, num_heads=4, head_dim=8, peak_flops=1e6)
+    assert throughput.batch_shape_stats(batch, pad_token_id=0) == (10, 8, 34.0)
+    meter = throughput.ThroughputMeter(n_params=1000, num_layers=2, num_heads=4, head_dim=8, peak_flops=1e6)
     meter.window_start = 0.0
-    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: 2.0)  # a fixed clock: 2 s since the window start
+    monkeypatch.setattr(throughput.time, "perf_counter", lambda: 2.0)  # a fixed clock: 2 s since the window start
     # FLOPs: 6 x 1000 x 8 tokens + 12 x 2 x 4 x 8 x 34 = 48000 + 26112 = 74112; / 2 s / 1e6 FLOP/s = 0.037056
     assert meter.report([10, 8, 34.0], global_step=0, max_steps=1) == {
         "tokens_per_second": 4.0,

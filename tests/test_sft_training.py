@@ -77,19 +77,14 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path, tiny_model_dir):
 
 def test_two_process_gloo_run_decontaminates_once(tmp_path, tiny_model_dir):
     out = tmp_path / "ddp"
+    # torchrun forms the 2-rank gloo group; `accelerate launch --cpu --num_processes 2` starts one process only
     cmd = [
         sys.executable,
         "-m",
-        "accelerate.commands.launch",
-        "--cpu",
-        "--num_processes",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
         "2",
-        "--num_machines",
-        "1",
-        "--mixed_precision",
-        "no",
-        "--dynamo_backend",
-        "no",
         "-m",
         "medsins_sft.train",
         *sample_args(
@@ -121,6 +116,7 @@ def test_two_process_gloo_run_decontaminates_once(tmp_path, tiny_model_dir):
     logged = [e for e in state["log_history"] if "loss" in e]
     assert logged and all(e["tokens_per_second"] > 0 for e in logged)
     assert (out / "final" / "model.safetensors").is_file()
+    assert json.loads((out / "final" / "training_metadata.json").read_text())["distributed"]["world_size"] == 2
 
 
 def _score(model_dir: Path, out: Path) -> float:

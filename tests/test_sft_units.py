@@ -18,7 +18,7 @@ from meds_bench import sample_data_path as bench_sample_path  # noqa: E402
 from meds_bench.prompts import build_prompt  # noqa: E402
 from medsins_sft.config import MedSInsSFTConfig  # noqa: E402
 from medsins_sft.data import InsTask, load_tasks, mix, sample_data_path  # noqa: E402
-from medsins_sft.decontaminate import BenchIndex, bench_index, decontaminate, gram_hashes  # noqa: E402
+from medsins_sft.decontaminate import BenchIndex, bench_index, bench_source, decontaminate, gram_hashes  # noqa: E402
 from medsins_sft.instructions import InstructionBuilder, build_examples, load_paraphrases  # noqa: E402
 from medsins_sft.model import load_model_and_tokenizer  # noqa: E402
 from medsins_sft.train import build_dataset, parse_config  # noqa: E402
@@ -137,7 +137,7 @@ def test_planted_overlaps_are_dropped_and_reported(tmp_path):
     ins_file.write_text(json.dumps(ins))
 
     tasks = load_tasks(data, ["task12"])
-    index = bench_index("sample", 13)
+    index = bench_index(bench_source("sample"), 13)
     assert not index.skipped and len(index.loaded) == 53
     kept, report = decontaminate(tasks, index, threshold=0.5)
     assert report["instances_dropped"] == 4
@@ -162,7 +162,7 @@ def test_hashed_ngrams_score_short_texts_whole():
 
 # -- labels and packing ------------------------------------------------------------------------------
 def _trainer(cfg, model, tok, dataset):
-    from medsins_sft.callbacks import MeteredSFTTrainer
+    from medsins_sft.throughput import MeteredSFTTrainer
     from medsins_sft.train import trainer_args
 
     return MeteredSFTTrainer(model=model, args=trainer_args(cfg), train_dataset=dataset, processing_class=tok)

@@ -1,7 +1,8 @@
 """Generate the MedS-Bench lm-eval YAMLs and README from the catalogue: one template per category,
-one few-line YAML per task, the category, open and overall groups, and the folder's README.md.
+one few-line YAML per task, the category, open and overall groups, and the folder's README.md; in a
+checkout, also the generated sections of ``docs/`` (the model-family table, from ``models.json``).
 
-    python -m meds_bench._generate_configs          # rewrite the YAMLs beside this file
+    python -m meds_bench._generate_configs          # rewrite the YAMLs beside this file and the docs sections
     python -m meds_bench._generate_configs --check  # exit 1 if the committed files are stale
 
 A task's facts (scorer, generation budget, labels) are its catalogue row; its YAML includes its
@@ -29,9 +30,15 @@ from meds_bench.catalog import (
 )
 from meds_bench.metrics.scorers import SCORERS
 from meds_bench.metrics.table import group_metrics
+from meds_bench.model_docs import NAME as MODEL_FAMILIES
+from meds_bench.model_docs import render_model_families, splice
 from meds_bench.readme import render_readme
 
 HERE = Path(__file__).resolve().parent
+# The checkout holding this folder (lm_eval_tasks/meds_bench); an installed package has no docs/ there.
+REPO = HERE.parents[1]
+# Page under docs/ -> the generated sections it holds (name -> renderer).
+DOC_SECTIONS = {"docs/api-models.md": {MODEL_FAMILIES: render_model_families}}
 VERSION = 1.0
 STOP_AT_NEXT_CASE = "\nInput:"
 
@@ -51,7 +58,7 @@ meds-bench eval --data-dir DIR --tasks meds_bench --model hf --model_args pretra
 
 The YAMLs and this README are generated from `catalog.py` and the scorer records by
 `python -m meds_bench._generate_configs`; `--check` fails when a committed file is stale.
-`meds-bench export-lm-eval OUT_DIR` writes a copy of the open tasks that runs without meds-bench.
+`meds-bench export-lm-eval --output OUT_DIR` writes a copy of the open tasks that runs without meds-bench.
 """
 
 
@@ -173,20 +180,63 @@ def stale_files(root: Path = HERE) -> list[str]:
     return sorted(stale + [p for p in present if p not in expected])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only report stale files")
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = stale_files()
-        for path in stale:
-            print(f"stale: {path}", file=sys.stderr)
-        return 1 if stale else 0
+def render_docs(root: Path | None = None) -> dict[str, str]:
+    """Relative path -> text of every docs page under ``root`` (default: this checkout) with its
+    generated sections rewritten; ValueError when a page lacks a section's markers."""
+    root = root or REPO
+    pages: dict[str, str] = {}
+    for rel, sections in DOC_SECTIONS.items():
+        text = (root / rel).read_text(encoding="utf-8")
+        for name, render_section in sections.items():
+            text = splice(text, name, render_section())
+        pages[rel] = text
+    return pages
+
+
+def stale_docs(root: Path | None = None) -> list[str]:
+    """Docs pages under ``root`` (default: this checkout) whose generated sections differ from a fresh render."""
+    root = root or REPO
+    return sorted(rel for rel, text in render_docs(root).items() if (root / rel).read_text(encoding="utf-8") != text)
+
+
+def write_docs(root: Path | None = None) -> None:
+    """Rewrite the generated sections of the docs pages under ``root`` (default: this checkout)."""
+    root = root or REPO
+    for rel, text in render_docs(root).items():
+        (root / rel).write_text(text, encoding="utf-8")
+
+
+def _has_docs(root: Path) -> bool:
+    return all((root / rel).is_file() for rel in DOC_SECTIONS)
+
+
+def _check(docs: bool) -> int:
+    stale = stale_files() + (stale_docs() if docs else [])
+    for path in stale:
+        print(f"stale: {path}", file=sys.stderr)
+    return 1 if stale else 0
+
+
+def _write(docs: bool) -> int:
     for path, text in render().items():
         target = HERE / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
+    if docs:
+        write_docs()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report stale files")
+    args = parser.parse_args(argv)
+    docs = _has_docs(REPO)  # a checkout; an installed package has only the task folder
+    try:
+        return _check(docs) if args.check else _write(docs)
+    except ValueError as exc:  # a docs page lost the markers of its generated section
+        print(f"_generate_configs: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

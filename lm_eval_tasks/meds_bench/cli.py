@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from meds_bench import hub, preflight, sample_data_path, tasks_path
+from meds_bench import hub, preflight, sample_data_path, tasks_path, vllm_engine
 from meds_bench.batches import add_batches_parser
 from meds_bench.catalog import CATEGORIES, TASKS
 from meds_bench.compare import add_compare_parser
@@ -20,6 +20,7 @@ from meds_bench.data import (
     parse_task,
     read_task_file,
     resolve_source,
+    task_handover,
 )
 from meds_bench.download import add_download_parser
 from meds_bench.export import add_export_parser
@@ -121,6 +122,21 @@ def _task_entries(tasks: str | list[str] | None) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
+def _parse_lm_eval_run(passthrough: Sequence[str]) -> argparse.Namespace:
+    """``passthrough`` parsed by lm-eval's own ``run`` parser, given as an explicit argv (``sys.argv`` untouched).
+
+    Nothing to parse prints lm-eval's ``run`` help and exits 0, as ``lm-eval run`` does.
+    """
+    from lm_eval._cli.run import Run
+
+    argv = list(passthrough)
+    if argv and argv[0] == "run":
+        argv = argv[1:]
+    parser = argparse.ArgumentParser(prog="lm-eval")
+    Run.create(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    return parser.parse_args(["run", *(argv or ["--help"])])
+
+
 def eval_namespace(
     passthrough: Sequence[str], data_dir: str | None = None, skip_missing: bool = False
 ) -> argparse.Namespace:
@@ -135,16 +151,7 @@ def eval_namespace(
         preflight.PreflightError: the lines to print, when the run cannot start.
         SystemExit: lm-eval's parser refused the arguments (it printed why).
     """
-    from lm_eval._cli import HarnessCLI
-
-    argv = list(passthrough)
-    if argv and argv[0] == "run":
-        argv = argv[1:]
-    saved, sys.argv = sys.argv, ["lm-eval", "run", *argv]
-    try:
-        namespace = HarnessCLI().parse_args()
-    finally:
-        sys.argv = saved
+    namespace = _parse_lm_eval_run(passthrough)
     settings = _lm_eval_settings(namespace)
     if settings.get("include_path"):
         raise preflight.PreflightError(
@@ -152,6 +159,8 @@ def eval_namespace(
         )
     _register_models()
     preflight.check_model(settings.get("model"))
+    if settings.get("model") == "vllm":
+        vllm_engine.prepare(settings.get("model_args"))
     preflight.check_num_fewshot(settings.get("num_fewshot"))
     preflight.check_gen_kwargs(settings.get("gen_kwargs"))
     entries = preflight.rewrite_task_entries(_task_entries(settings.get("tasks")))
@@ -179,6 +188,11 @@ def eval_namespace(
 
 
 def _cmd_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
+    with task_handover():  # the pre-flight's parsed task files go to this run's task build, and no further
+        return _run_eval(args, passthrough)
+
+
+def _run_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
     try:
         namespace = eval_namespace(passthrough, args.data_dir, args.skip_missing)
     except preflight.PreflightError as err:

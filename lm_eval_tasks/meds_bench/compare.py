@@ -1,4 +1,4 @@
-"""``meds-bench compare RUN_A RUN_B [--json FILE]``: paired differences between two runs.
+"""``meds-bench compare RUN_A RUN_B [--output FILE]``: paired differences between two runs.
 
 A run is an lm-eval output folder written with ``--log_samples`` (its ``samples_<task>_*.jsonl``),
 one samples file, or a scored CSV/JSONL that ``meds-bench score`` reads (the release's
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import io
 import json
 import sys
 from collections import Counter
@@ -39,7 +38,8 @@ from meds_bench.metrics.rescore import (
 )
 from meds_bench.metrics.table import metrics_of
 from meds_bench.metrics.uncertainty import corpus_statistic
-from meds_bench.text_files import NotUtf8Error, read_utf8
+from meds_bench.output_flag import add_output_option
+from meds_bench.text_files import NotJsonLineError, NotUtf8Error, read_json_lines
 
 ALPHA = 0.05
 
@@ -90,28 +90,22 @@ def _cached_samples_docs(path: Path, mtime_ns: int, task: str) -> dict[str, Doc]
     names = [m for m, _ in metrics_of(info)]
     docs: dict[str, Doc] = {}
     try:
-        text = read_utf8(path)
-    except NotUtf8Error as err:
+        for k, obj in read_json_lines(path):
+            where = f"{path}:{k}"
+            if not isinstance(obj, dict) or "doc_id" not in obj:
+                raise CompareInputError(f"{where}: field 'doc_id' missing: not an lm-eval samples line")
+            if all(name in obj for name in names):  # the harness's own per-document values
+                values = {name: obj[name] for name in names}
+            else:
+                try:
+                    record = sample_record(obj, where, path, info)
+                except ScoreInputError as err:
+                    raise CompareInputError(str(err)) from None
+                values = score_doc(record.doc, record.prediction, info)
+            prompt = obj.get("prompt_hash") or (_hash(sample_prompt(obj)) if obj.get("arguments") else None)
+            docs[str(obj["doc_id"])] = Doc(where, _target_hash(obj), prompt, values, unanswered=is_unanswered(obj))
+    except (NotUtf8Error, NotJsonLineError) as err:
         raise CompareInputError(str(err)) from None
-    for k, line in enumerate(io.StringIO(text, newline=None), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise CompareInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
-        if not isinstance(obj, dict) or "doc_id" not in obj:
-            raise CompareInputError(f"{path}:{k}: field 'doc_id' missing: not an lm-eval samples line")
-        if all(name in obj for name in names):  # the harness's own per-document values
-            values = {name: obj[name] for name in names}
-        else:
-            try:
-                record = sample_record(obj, f"{path}:{k}", path, info)
-            except ScoreInputError as err:
-                raise CompareInputError(str(err)) from None
-            values = score_doc(record.doc, record.prediction, info)
-        prompt = obj.get("prompt_hash") or (_hash(sample_prompt(obj)) if obj.get("arguments") else None)
-        docs[str(obj["doc_id"])] = Doc(f"{path}:{k}", _target_hash(obj), prompt, values, unanswered=is_unanswered(obj))
     return docs
 
 
@@ -354,7 +348,9 @@ def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
         "run_a", metavar="RUN_A", help="lm-eval --log_samples output folder, samples file, or scored CSV/JSONL"
     )
     p.add_argument("run_b", metavar="RUN_B", help="the same for the run subtracted")
-    p.add_argument("--json", metavar="FILE", help="write the rows (diff, ci_low, ci_high, p_value, n, ...) here")
+    add_output_option(
+        p, metavar="FILE", old_flags=("--json",), help="write the rows (diff, ci_low, ci_high, p_value, n, ...) as JSON"
+    )
     p.set_defaults(func=run_compare)
 
 
@@ -374,7 +370,7 @@ def run_compare(args: argparse.Namespace) -> int:
             "(scored 0): part of these differences is API failures; rerun the failed requests, then compare",
             file=sys.stderr,
         )
-    if args.json:
+    if args.output:
         payload = {"run_a": args.run_a, "run_b": args.run_b, **result}
-        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        Path(args.output).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -11,15 +11,19 @@ Every problem is reported as one :class:`DataError` line naming the file, instan
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from meds_bench import hub, sample_data_path
 from meds_bench.catalog import TaskInfo
-from meds_bench.text_files import NotUtf8Error, read_utf8
+from meds_bench.text_files import NotJsonLineError, NotUtf8Error, json_lines, read_utf8
 
 DATA_DIR_ENV = "MEDS_BENCH_DATA_DIR"
 DATA_DIR_METADATA_KEY = "meds_bench_data_dir"
@@ -28,7 +32,7 @@ CREDENTIALED_HINT = (
     "your own credentialed PhysioNet copy with `meds-bench data build` into your data directory "
     "(README: 'Credentialed tasks')"
 )
-DOWNLOAD_HINT = f"get the open tasks with `meds-bench download --dir DIR` and set {DATA_DIR_ENV}=DIR"
+DOWNLOAD_HINT = f"get the open tasks with `meds-bench download --output DIR` and set {DATA_DIR_ENV}=DIR"
 
 
 class DataError(ValueError):
@@ -111,12 +115,12 @@ def read_task_file(path: Path) -> dict[str, Any]:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as whole_err:
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-        if len(lines) < 2 or not _is_json_object(lines[0][1]):  # one (pretty-printed) document: its own error
+        lines = [line for line in io.StringIO(text, newline=None) if line.strip()]
+        if len(lines) < 2 or not _is_json_object(lines[0]):  # one (pretty-printed) document: its own error
             raise DataError(
                 f"{path}: not valid JSON (line {whole_err.lineno}, column {whole_err.colno}: {whole_err.msg})"
             ) from None
-        return _merge_json_lines(path, lines)
+        return _merge_json_lines(path, text)
     if not isinstance(obj, dict):
         raise DataError(f"{path}: expected a JSON object with 'Definition' and 'Instances', got {type(obj).__name__}")
     return obj
@@ -129,20 +133,19 @@ def _is_json_object(line: str) -> bool:
         return False
 
 
-def _merge_json_lines(path: Path, lines: list[tuple[int, str]]) -> dict[str, Any]:
+def _merge_json_lines(path: Path, text: str) -> dict[str, Any]:
     merged: dict[str, Any] = {"Instances": []}
-    for lineno, line in lines:
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}: not valid JSON on line {lineno} (column {err.colno}: {err.msg})") from None
-        if not isinstance(obj, dict):
-            raise DataError(f"{path}: line {lineno} is a {type(obj).__name__}, expected a JSON object")
-        if "input" in obj or "output" in obj:
-            merged["Instances"].append(obj)
-            continue
-        merged["Instances"].extend(obj.pop("Instances", []) or [])
-        merged.update({k: v for k, v in obj.items() if k != "Instances"})
+    try:
+        for lineno, obj in json_lines(io.StringIO(text, newline=None), path):
+            if not isinstance(obj, dict):
+                raise DataError(f"{path}: line {lineno} is a {type(obj).__name__}, expected a JSON object")
+            if "input" in obj or "output" in obj:
+                merged["Instances"].append(obj)
+                continue
+            merged["Instances"].extend(obj.pop("Instances", []) or [])
+            merged.update({k: v for k, v in obj.items() if k != "Instances"})
+    except NotJsonLineError as err:
+        raise DataError(str(err)) from None
     return merged
 
 
@@ -196,7 +199,7 @@ class PreloadedTasks:
     """Task files parsed ahead of their task build (by the pre-flight), each handed over once.
 
     Keyed by task name and data location, so a file is only reused for the source it came from.
-    The process has one, :data:`PRELOADED`; :meth:`clear` drops what a run that never started left.
+    One lives for one :func:`task_handover` scope.
     """
 
     def __init__(self) -> None:
@@ -218,22 +221,47 @@ class PreloadedTasks:
         self._tasks.clear()
 
 
-PRELOADED = PreloadedTasks()
+_HANDOVER: ContextVar[PreloadedTasks | None] = ContextVar("meds_bench_task_handover", default=None)
+
+
+@contextmanager
+def task_handover() -> Iterator[PreloadedTasks]:
+    """Scope of one evaluation: tasks :func:`preload` parses inside it go to its :func:`load_task` calls.
+
+    The pre-flight parses every task file before lm-eval builds the tasks; inside this scope the task
+    build reuses those parses instead of reading the files again. On leaving, whatever was not taken
+    (a run that never started) is dropped, so a second evaluation in the same process starts empty.
+    Outside any scope :func:`preload` keeps nothing and :func:`load_task` always reads the file.
+    """
+    kept = PreloadedTasks()
+    token = _HANDOVER.set(kept)
+    try:
+        yield kept
+    finally:
+        _HANDOVER.reset(token)
+        kept.clear()
 
 
 def load_task(info: TaskInfo, data_dir: str | os.PathLike[str] | None = None) -> LoadedTask:
     """Locate, parse and validate one task's file; record where it came from and its hash.
 
-    A task the pre-flight already parsed from the same source is taken from :data:`PRELOADED`.
+    Inside :func:`task_handover`, a task the pre-flight already parsed from the same source is taken from it.
     """
-    source = resolve_source(data_dir)
-    return PRELOADED.take(info, source) or _load(info, source)
+    return load_from(info, resolve_source(data_dir))
+
+
+def load_from(info: TaskInfo, source: DataSource) -> LoadedTask:
+    """:func:`load_task` from a source already resolved (by :func:`resolve_source`)."""
+    kept = _HANDOVER.get()
+    return (kept.take(info, source) if kept is not None else None) or _load(info, source)
 
 
 def preload(info: TaskInfo, source: DataSource) -> int:
-    """Load a task now and keep it in :data:`PRELOADED` for this process's next :func:`load_task`; returns its size."""
+    """Load a task now and return its size; inside :func:`task_handover` it is kept for that scope's task build."""
     loaded = _load(info, source)
-    PRELOADED.put(loaded, source)
+    kept = _HANDOVER.get()
+    if kept is not None:
+        kept.put(loaded, source)
     return len(loaded.docs)
 
 

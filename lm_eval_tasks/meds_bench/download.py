@@ -21,6 +21,7 @@ from tqdm import tqdm
 from meds_bench import hub
 from meds_bench.catalog import TASKS, TaskInfo
 from meds_bench.data import DATA_DIR_ENV, sha256_of
+from meds_bench.output_flag import add_output_option
 
 MANIFEST = "SOURCES.json"
 
@@ -63,7 +64,7 @@ def download_task(info: TaskInfo, out_dir: Path) -> dict[str, str]:
 
 def run_download(args: argparse.Namespace) -> int:
     """Entry point of ``meds-bench download``."""
-    out_dir = Path(args.dir).expanduser().resolve()
+    out_dir = Path(args.output).expanduser().resolve()
     why = hub.unreachable()
     if why is not None:
         print(
@@ -101,5 +102,11 @@ def run_download(args: argparse.Namespace) -> int:
 def add_download_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``download`` on the ``meds-bench`` command line."""
     p = subparsers.add_parser("download", help="fetch the 34 open task files from the hub into DIR, hashes checked")
-    p.add_argument("--dir", default="meds_bench_data", help="target directory (default: ./meds_bench_data)")
+    add_output_option(
+        p,
+        metavar="DIR",
+        old_flags=("--dir",),
+        default="meds_bench_data",
+        help="target directory (default: ./meds_bench_data)",
+    )
     p.set_defaults(func=run_download)

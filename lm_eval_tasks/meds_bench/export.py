@@ -1,4 +1,4 @@
-"""``meds-bench export-lm-eval OUT_DIR``: a self-contained lm-eval task folder, ``OUT_DIR/meds_bench/``.
+"""``meds-bench export-lm-eval --output OUT_DIR``: a self-contained lm-eval task folder, ``OUT_DIR/meds_bench/``.
 
 The folder holds, side by side (lm-eval resolves ``!function utils.x`` beside the YAML first):
 
@@ -33,6 +33,7 @@ from meds_bench._generate_configs import (
     template,
 )
 from meds_bench.catalog import OPEN_GROUP, TASKS, TaskInfo, group_tree, leaves
+from meds_bench.output_flag import add_output_option, required_output
 from meds_bench.readme import render_readme as base_readme
 
 HERE = Path(__file__).resolve().parent
@@ -390,7 +391,8 @@ def export(out_dir: Path, include_credentialed: bool = False) -> Path:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    target = export(Path(args.out_dir), include_credentialed=args.include_credentialed)
+    out_dir = Path(required_output(args, "export-lm-eval", "OUT_DIR"))
+    target = export(out_dir, include_credentialed=args.include_credentialed)
     tasks, _ = selected(args.include_credentialed)
     print(f"wrote {len(tasks)} tasks to {target}; run: lm_eval --include_path {target.parent} --tasks {OPEN_GROUP}")
     return 0
@@ -401,7 +403,13 @@ def add_export_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "export-lm-eval", help="write a self-contained lm-eval task folder (OUT_DIR/meds_bench) without meds-bench"
     )
-    p.add_argument("out_dir", metavar="OUT_DIR", help="parent folder; the tasks go to OUT_DIR/meds_bench")
+    add_output_option(
+        p,
+        metavar="OUT_DIR",
+        old_positional=True,
+        required=True,
+        help="parent folder; the tasks go to OUT_DIR/meds_bench",
+    )
     p.add_argument(
         "--include-credentialed",
         action="store_true",

@@ -83,7 +83,7 @@ class DataCheck:
         open_missing = len(self.missing) - credentialed
         todo = []
         if open_missing:
-            todo.append(f"get the {open_missing} open task file(s) with `meds-bench download --dir DIR`")
+            todo.append(f"get the {open_missing} open task file(s) with `meds-bench download --output DIR`")
         if credentialed:
             todo.append(
                 f"build the {credentialed} PhysioNet-derived task(s) with `meds-bench data build` "
@@ -99,7 +99,7 @@ class DataCheck:
 
 
 def check_data(tasks: Iterable[TaskInfo], source: DataSource) -> DataCheck:
-    """Locate and parse every task's file in ``source``; parsed tasks are kept for the run."""
+    """Locate and parse every task's file in ``source``; inside ``data.task_handover`` they are kept for the run."""
     result = DataCheck()
     for info in tasks:
         try:

@@ -1,4 +1,4 @@
-"""``meds-bench export-submission RUN OUT_DIR``: the MedS-Bench leaderboard's CSV files from lm-eval
+"""``meds-bench export-submission RUN --output OUT_DIR``: the MedS-Bench leaderboard's CSV files from lm-eval
 ``--log_samples`` output.
 
 One ``<category>.csv`` per category the run evaluated, in the MedS-Ins release's format: UTF-8 with a
@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
 from meds_bench.api_status import unanswered_in_samples
 from meds_bench.catalog import CATEGORIES, TASKS
 from meds_bench.metrics.rescore import newest_samples_files
-from meds_bench.text_files import NotUtf8Error, read_utf8
+from meds_bench.output_flag import add_output_option, required_output
+from meds_bench.text_files import NotJsonLineError, NotUtf8Error, read_json_lines
 
 HEADER = ("task_id", "input", "GT", "output")
 
@@ -45,22 +45,18 @@ def _rows(path: Path, meds_id: str) -> list[tuple[int, tuple[str, str, str, str]
     from meds_bench.metrics.hooks import prediction_of  # the scorers' imports: only when exporting
     from meds_bench.report.explorer import sample_prompt
 
-    try:
-        text = read_utf8(path)
-    except NotUtf8Error as err:
-        raise SubmissionInputError(str(err)) from None
     rows = []
-    for k, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            sample = json.loads(line)
-            doc, resps = sample["doc"], sample["filtered_resps"]
-            prediction = prediction_of(resps)
-            row = (meds_id, sample_prompt(sample), gold_string(doc), "" if prediction is None else str(prediction))
-            rows.append((int(sample["doc_id"]), row))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            raise SubmissionInputError(f"{path}:{k}: not an lm-eval samples line ({err})") from None
+    try:
+        for k, sample in read_json_lines(path):
+            try:
+                doc, resps = sample["doc"], sample["filtered_resps"]
+                prediction = prediction_of(resps)
+                row = (meds_id, sample_prompt(sample), gold_string(doc), "" if prediction is None else str(prediction))
+                rows.append((int(sample["doc_id"]), row))
+            except (KeyError, TypeError, ValueError) as err:
+                raise SubmissionInputError(f"{path}:{k}: not an lm-eval samples line ({err})") from None
+    except (NotUtf8Error, NotJsonLineError) as err:
+        raise SubmissionInputError(str(err)) from None
     return sorted(rows, key=lambda r: r[0])
 
 
@@ -98,14 +94,14 @@ def add_export_submission_parser(subparsers: argparse._SubParsersAction) -> None
         "export-submission", help="leaderboard CSVs (task_id,input,GT,output; one per category) from --log_samples"
     )
     p.add_argument("run", metavar="RUN", help="lm_eval --output_path folder (or one samples file) with --log_samples")
-    p.add_argument("out_dir", metavar="OUT_DIR", help="folder for <category>.csv")
+    add_output_option(p, metavar="OUT_DIR", old_positional=True, required=True, help="folder for <category>.csv")
     p.set_defaults(func=run_export_submission)
 
 
 def run_export_submission(args: argparse.Namespace) -> int:
     """Entry point of ``meds-bench export-submission``."""
     try:
-        written = export_submission(Path(args.run), Path(args.out_dir))
+        written = export_submission(Path(args.run), Path(required_output(args, "export-submission", "OUT_DIR")))
     except SubmissionInputError as err:
         print(f"meds-bench export-submission: {err}", file=sys.stderr)
         return 2

@@ -28,8 +28,9 @@ import yaml
 
 from meds_bench.catalog import TASKS, TaskInfo, get_task
 from meds_bench.metrics.table import metrics_of
+from meds_bench.output_flag import add_output_option
 from meds_bench.prompts import query_of
-from meds_bench.text_files import NotUtf8Error, read_utf8
+from meds_bench.text_files import NotJsonLineError, NotUtf8Error, json_lines, read_utf8
 
 FILTER = "none"
 GROUPS_DIR = Path(__file__).resolve().parent.parent / "groups"
@@ -183,16 +184,10 @@ def _read_release_csv(reader: csv.DictReader, path: Path, forced: TaskInfo | Non
 
 
 def _read_jsonl(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[Record]:
-    records = []
-    for k, line in enumerate(fh, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ScoreInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
-        records.append(sample_record(obj, f"{path}:{k}", path, forced))
-    return records
+    try:
+        return [sample_record(obj, f"{path}:{k}", path, forced) for k, obj in json_lines(fh, path)]
+    except NotJsonLineError as err:
+        raise ScoreInputError(str(err)) from None
 
 
 def _score_chunk(chunk: Sequence[Record]) -> list[dict[str, Any]]:
@@ -342,7 +337,7 @@ def add_score_parser(subparsers: argparse._SubParsersAction) -> None:
         help="samples_*.jsonl, JSONL/CSV with prediction,reference,task, or release CSV task_id,input,GT,output",
     )
     p.add_argument("--task", help="task name or MedS id for every row (overrides any task column)")
-    p.add_argument("--output", help="write the results JSON here")
+    add_output_option(p, metavar="FILE", help="write the results JSON here")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
     p.add_argument(
         "--bootstrap-iters",

@@ -1,4 +1,4 @@
-"""``meds-bench data build SOURCE --input RAW --out DATA_DIR``: build credentialed tasks locally.
+"""``meds-bench data build SOURCE --input RAW --output DATA_DIR``: build credentialed tasks locally.
 
 Every step runs on this machine: raw files are read from disk and task files written to disk.
 """
@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from meds_bench.output_flag import add_output_option
 from meds_bench.physionet import mednli, mimic_cxr, mimic_iv_ed, mimic_iv_note
 from meds_bench.physionet.common import RawDataError, summary_lines, write_builds
 
@@ -40,11 +41,11 @@ def build_source(
 
 def _cmd_build(args: argparse.Namespace) -> int:
     try:
-        entry = build_source(args.source, args.input, args.out, args.seed, args.size)
+        entry = build_source(args.source, args.input, args.output, args.seed, args.size)
     except RawDataError as err:
         print(f"meds-bench data build: {err}", file=sys.stderr)
         return 2
-    print("\n".join(summary_lines(args.source, entry, Path(args.out).expanduser().resolve())))
+    print("\n".join(summary_lines(args.source, entry, Path(args.output).expanduser().resolve())))
     return 1 if entry["empty_tasks"] else 0
 
 
@@ -60,7 +61,13 @@ def add_data_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
     )
     build.add_argument("source", choices=list(SOURCES), help="which PhysioNet release the raw files come from")
     build.add_argument("--input", required=True, metavar="RAW_PATH", help="the release's folder (or its main file)")
-    build.add_argument("--out", required=True, metavar="DATA_DIR", help="data directory in hub layout to write into")
+    add_output_option(
+        build,
+        metavar="DATA_DIR",
+        old_flags=("--out",),
+        required=True,
+        help="data directory in hub layout to write into",
+    )
     build.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"sampling seed (default {DEFAULT_SEED})")
     build.add_argument("--size", type=int, help="instances per task (default: the paper's sizes)")
     build.set_defaults(func=_cmd_build)

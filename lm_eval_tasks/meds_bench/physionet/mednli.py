@@ -9,7 +9,6 @@ punctuation (no more double periods). Task 42 keeps entailment pairs only, as th
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from meds_bench.catalog import get_task
 from meds_bench.data import sha256_of
 from meds_bench.physionet.common import RawDataError, SourceBuild, TaskBuild, find_raw_file, open_text
 from meds_bench.physionet.definitions import DEFINITIONS
+from meds_bench.text_files import NotJsonLineError, json_lines
 
 SOURCE = "mednli"
 NAME = "MedNLI"
@@ -41,17 +41,14 @@ def read_pairs(path: Path) -> list[dict[str, str]]:
     """The JSON lines of a MedNLI file, each checked for the three keys used."""
     pairs = []
     with open_text(path) as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise RawDataError(f"{path}: line {lineno} is not valid JSON ({err.msg}); expected {WHERE}") from None
-            missing = [key for key in REQUIRED if not isinstance(obj.get(key), str)]
-            if missing:
-                raise RawDataError(f"{path}: line {lineno} lacks key(s) {', '.join(missing)}; expected {WHERE}")
-            pairs.append(obj)
+        try:
+            for lineno, obj in json_lines(handle, path):
+                missing = [key for key in REQUIRED if not isinstance(obj, dict) or not isinstance(obj.get(key), str)]
+                if missing:
+                    raise RawDataError(f"{path}: line {lineno} lacks key(s) {', '.join(missing)}; expected {WHERE}")
+                pairs.append(obj)
+        except NotJsonLineError as err:
+            raise RawDataError(f"{err}; expected {WHERE}") from None
     return pairs
 
 

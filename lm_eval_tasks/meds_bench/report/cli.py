@@ -1,10 +1,11 @@
-"""``meds-bench report RESULTS... [--out DIR] [--include-sample] [--max-samples N] [--baseline RUN]``."""
+"""``meds-bench report RESULTS... [--output DIR] [--include-sample] [--max-samples N] [--baseline RUN]``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from meds_bench.output_flag import add_output_option
 from meds_bench.report.build import headline, report
 from meds_bench.report.explorer import DEFAULT_MAX_SAMPLES
 from meds_bench.report.runs import ReportInputError
@@ -24,7 +25,9 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="RESULTS",
         help="results_*.json files or lm_eval --output_path folders; LABEL=PATH names the run",
     )
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+    add_output_option(
+        p, metavar="DIR", old_flags=("--out",), default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})"
+    )
     p.add_argument("--include-sample", action="store_true", help="also show runs on the bundled sample data")
     p.add_argument(
         "--max-samples",
@@ -47,7 +50,7 @@ def run_report(args: argparse.Namespace) -> int:
         print("meds-bench report: --max-samples must be 0 or more", file=sys.stderr)
         return 2
     try:
-        page = report(args.results, args.out, args.include_sample, args.max_samples, args.baseline)
+        page = report(args.results, args.output, args.include_sample, args.max_samples, args.baseline)
         lines = headline(args.results, args.include_sample, paired=args.baseline is not None)
     except ReportInputError as err:
         print(f"meds-bench report: {err}", file=sys.stderr)
