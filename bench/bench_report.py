@@ -112,7 +112,7 @@ def report_figures(runs: list[Path], out: Path, source: Path | None = None) -> d
     env = dict(os.environ)
     if source is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(source / "lm_eval_tasks"), str(source), env.get("PYTHONPATH", "")])
-    cmd = [sys.executable, "-m", "meds_bench.cli", "report", *map(str, runs), "--out", str(out)]
+    cmd = [sys.executable, "-m", "meds_bench.cli", "report", *map(str, runs), "--output", str(out)]
     figures = measure(cmd, env)
     return {"page_mb": round(_size_mb(out / "index.html"), 2), "output_mb": round(_size_mb(out), 2), **figures}
 

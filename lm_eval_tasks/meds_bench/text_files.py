@@ -54,13 +54,20 @@ def json_lines(lines: Iterable[str], path: Path | str) -> Iterator[tuple[int, An
         NotJsonLineError: a line is not JSON; the message names ``path``, the line and why.
     """
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise NotJsonLineError(f"{path}:{number}: not valid JSON ({err.msg}, column {err.colno})") from None
-        yield number, value
+        if line.strip():
+            yield number, json_line(line, path, number)
+
+
+def json_line(line: str, path: Path | str, number: int) -> Any:
+    """Line ``number`` of the JSON-lines file ``path``, parsed.
+
+    Raises:
+        NotJsonLineError: the line is not JSON; the message names ``path``, the line and why.
+    """
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as err:
+        raise NotJsonLineError(f"{path}:{number}: not valid JSON ({err.msg}, column {err.colno})") from None
 
 
 def read_json_lines(path: Path) -> Iterator[tuple[int, Any]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import heapq
-import json
 import mmap
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +23,7 @@ from meds_bench.catalog import get_task
 from meds_bench.metrics.table import metrics_of
 from meds_bench.report.runs import ReportInputError, Run
 from meds_bench.report.tables import task_score_metric
-from meds_bench.text_files import NotUtf8Error, decode_utf8
+from meds_bench.text_files import NotJsonLineError, NotUtf8Error, decode_utf8, json_line
 
 DEFAULT_MAX_SAMPLES = 200  # per run and task
 
@@ -84,11 +83,9 @@ _DOC_ID_PREFIX = re.compile(rb'\{"doc_id": (-?\d+)[,}]')
 
 def _parse(data: bytes, path: Path, line: int) -> dict[str, Any]:
     try:
-        sample = json.loads(decode_utf8(data, path, line))
-    except NotUtf8Error as err:
+        sample = json_line(decode_utf8(data, path, line), path, line)
+    except (NotUtf8Error, NotJsonLineError) as err:
         raise ReportInputError(str(err)) from None
-    except json.JSONDecodeError as err:
-        raise ReportInputError(f"{path}:{line}: not valid JSON ({err.msg})") from None
     return sample if isinstance(sample, dict) else {}
 
 
