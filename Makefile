@@ -137,6 +137,7 @@ bench: install
 	$(BIN)/python bench/bench_scoring.py
 	$(BIN)/python bench/bench_scoring.py --stderr-cost --runs 3 --jobs 2
 	$(BIN)/python bench/bench_report.py --n 80000 --runs 3
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/bench_report.py --scale 1,5,20
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/bench_adapters.py
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/bench_batch.py --requests 2000 --concurrency 32 --latency 0.2
 	$(BIN)/python -m meds_bench.tiny_model --output-dir $(OUT)/bench-tokenizer > /dev/null

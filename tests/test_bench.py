@@ -99,3 +99,21 @@ def test_plain_tasks_mirror_ours(tmp_path):
     assert cfg["dataset_kwargs"]["data_files"]["test"] == str(tmp_path / "data" / get_task("task52").hub_path)
     assert cfg["doc_to_text"] == "input" and cfg["metric_list"][0]["metric"] == "exact_match"
     assert cfg["num_fewshot"] == 3 and cfg["generation_kwargs"]["max_gen_toks"] == get_task("task52").max_gen_toks
+
+
+def test_report_scale_copies_a_run_under_new_names_and_measures_the_report(tmp_path):
+    from bench_report import copy_run, report_figures
+    from report_fixtures import MCQA, MCQA_DOCS, write_run
+
+    from meds_bench.report.runs import load_runs
+
+    results = write_run(tmp_path / "src", "org/one", {MCQA[0]: {"acc": 50.0}}, samples={MCQA[0]: MCQA_DOCS})
+    copies = [copy_run(results.parent, tmp_path / "runs" / f"m{k}", k) for k in (1, 2)]
+    assert [run.label for run in load_runs(copies)] == ["bench/model-01", "bench/model-02"]
+    (samples,) = copies[1].glob("samples_*.jsonl")
+    assert samples.samefile(next(results.parent.glob("samples_*.jsonl")))  # hard-linked, not copied
+    figures = report_figures(copies, tmp_path / "out")
+    page = (tmp_path / "out" / "index.html").stat().st_size
+    assert figures["page_mb"] == round(page / 1e6, 2) and figures["output_mb"] > figures["page_mb"]
+    assert (tmp_path / "out" / "explorer" / MCQA[0] / "run-1.js").is_file()
+    assert figures["wall_s"] > 0 and figures["peak_rss_mb"] > 0

@@ -7,6 +7,7 @@ import argparse
 import csv
 import json
 import re
+from pathlib import Path
 
 import pytest
 from matplotlib.image import imread
@@ -15,9 +16,10 @@ from report_fixtures import MCQA, MCQA_DOCS, NER, NER_DOCS, alpha_scores, write_
 from meds_bench.catalog import CT_IDS, get_task
 from meds_bench.report import add_report_parser, headline, report
 from meds_bench.report.charts import CATEGORY_SIZE, heatmap_size
-from meds_bench.report.explorer import explorer_data, sample_score
+from meds_bench.report.explorer import read_samples, sample_score, task_samples
 from meds_bench.report.reference import load_reference
 from meds_bench.report.runs import ReportInputError, load_runs
+from meds_bench.report.sample_files import CALLBACK, write_sample_files
 from meds_bench.report.tables import RunScores, columns
 
 USAGE = {
@@ -129,37 +131,93 @@ def test_charts_are_non_empty_pngs_of_the_documented_size(results, tmp_path):
         assert pixels[..., :3].std() > 0.05, f"{name} is blank"
 
 
-def test_page_is_self_contained_and_embeds_the_explorer_data(results, tmp_path):
-    html = report([results], tmp_path / "out").read_text()
+def _js_payload(path: Path) -> dict:
+    """The data a sample file hands to the page's callback (checking that it names its own path)."""
+    rel = path.parent.parent.name + "/" + path.parent.name + "/" + path.name
+    head = f'{CALLBACK}("{rel}",'
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(head) and text.endswith(");\n"), text[:80]
+    return json.loads(text[len(head) : -3])
+
+
+def test_page_is_self_contained_and_indexes_the_sample_files_beside_it(results, tmp_path):
+    page = report([results], tmp_path / "out")
+    html = page.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "no network at view time"
     assert html.count("data:image/png;base64,") == 2
-    payload = re.search(r'<script type="application/json" id="explorer-data">(.*?)</script>', html, re.S).group(1)
+    payload = re.search(r'<script type="application/json" id="explorer-index">(.*?)</script>', html, re.S).group(1)
     data = json.loads(payload)
     assert data["runs"] == ["org/alpha", "gpt-x", "org/beta"]  # alpha has a mean; the others by label
-    assert len(data["records"]) == len(MCQA_DOCS) + len(NER_DOCS) + 2
+    assert data["tasks"] == [MCQA[0], NER[1]]  # MedS id order
+    files = [page.parent / rel for task in data["tasks"] for rel in data["files"][task]["runs"].values()]
+    assert sum(len(_js_payload(f)["records"]) for f in files) == len(MCQA_DOCS) + len(NER_DOCS) + 2
+    assert "The answer is C" not in html and "Which organ?" not in html, "samples live beside the page"
+
+
+def test_sample_files_store_each_text_once_and_replace_an_earlier_report(results, tmp_path):
+    out = tmp_path / "out"
+    data = report([results], out)
+    texts = _js_payload(out / "explorer" / MCQA[0] / "texts.js")["texts"]
+    assert len(texts) == len(set(texts)) == 6  # 3 prompts + 3 golds, shared by alpha's and beta's files
+    assert (out / "explorer" / MCQA[0] / "run-2.js").is_file()  # org/beta, third in the ranking
+    assert data.is_file()
+    report([results / "org__alpha"], out)
+    assert sorted(p.name for p in (out / "explorer" / MCQA[0]).iterdir()) == ["run-0.js", "texts.js"]
 
 
 def test_embedded_json_cannot_close_the_script_tag(tmp_path):
     root = tmp_path / "r"
     docs = [("q", "The right answer is A: x", "</script><script>alert(1)</script>")]
     write_run(root, "m", {MCQA[0]: {"acc": 0.0}}, samples={MCQA[0]: docs})
-    html = report([root], tmp_path / "out").read_text()
+    html = report([f"</script><script>alert(2)</script>={root}"], tmp_path / "out").read_text()
     assert "</script><script>alert(1)" not in html
+    assert "</script><script>alert(2)" not in html and "alert(2)" in html  # the label, escaped
 
 
-def test_explorer_records_prompt_response_gold_score_and_dedupes_prompts(results):
+def _run_index(runs, label: str) -> int:
+    return next(k for k, run in enumerate(runs) if run.label == label)
+
+
+def test_explorer_records_prompt_response_gold_score_and_dedupes_prompts(results, tmp_path):
     runs = load_runs([results])
-    data = explorer_data(runs)
-    alpha = [r for r in data["records"] if data["runs"][r["run"]] == "org/alpha" and r["task"] == MCQA[0]]
+    mcqa = task_samples(runs, MCQA[0])
+    alpha = mcqa.records[_run_index(runs, "org/alpha")]
     assert [r["score"] for r in alpha] == [100.0, 0.0, 100.0]
-    assert alpha[1]["response"] == "The answer is C" and alpha[1]["gold"] == "The right answer is A: liver"
-    assert data["prompts"][alpha[0]["prompt"]].endswith(
+    assert alpha[1]["response"] == "The answer is C" and mcqa.texts[alpha[1]["gold"]] == "The right answer is A: liver"
+    assert mcqa.texts[alpha[0]["prompt"]].endswith(
         "Input:\nWhich drug? A. aspirin B. heparin C. insulin D. warfarin\nOutput:\n"
     )
-    beta = [r for r in data["records"] if data["runs"][r["run"]] == "org/beta"]
+    beta = mcqa.records[_run_index(runs, "org/beta")]
     assert {r["prompt"] for r in beta} <= {r["prompt"] for r in alpha}, "the same prompt is stored once"
-    capped = explorer_data(runs, max_samples=1)
+    capped = write_sample_files(runs, tmp_path, max_samples=1)
     assert [1, MCQA[0], 1, 3] in [[r, t, n, total] for r, t, n, total in capped["counts"]]
+
+
+def _samples_file(tmp_path: Path, lines: list[str], name: str = "samples.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_read_samples_keeps_the_lowest_document_ids_and_parses_only_those(tmp_path):
+    lines = [
+        '{"doc_id": 3, "resps": [["d"]]}',
+        '{"resps": [["b"]], "doc_id": 1}',  # doc_id not first: read by parsing the line
+        '{"doc_id": 9, "resps": [["not json',  # never shown with limit 3: not parsed
+        '{"doc_id": 0, "resps": [["a"]]}',
+        '{"doc_id": 2, "resps": [["c"]]}',
+    ]
+    path = _samples_file(tmp_path, lines)
+    samples, total = read_samples(path, 3)
+    assert [s["resps"][0][0] for s in samples] == ["a", "b", "c"] and total == 5
+    assert read_samples(path, 0) == ([], 5)
+    assert read_samples(_samples_file(tmp_path, [], "empty.jsonl"), 3) == ([], 0)
+    bom = _samples_file(tmp_path, ['\ufeff{"doc_id": 1, "x": 2}', "", '{"doc_id": 0}'], "bom.jsonl")
+    assert read_samples(bom, 3) == ([{"doc_id": 0}, {"doc_id": 1, "x": 2}], 2)
+    with pytest.raises(ReportInputError, match=re.escape(f"{path}:3: not valid JSON")):
+        read_samples(path, 5)
+    with pytest.raises(ReportInputError, match=re.escape(f"{tmp_path / 'bad.jsonl'}:2: not valid JSON")):
+        read_samples(_samples_file(tmp_path, ['{"doc_id": 0}', '{"resps": 1, "doc_id" 1}'], "bad.jsonl"), 1)
 
 
 def test_per_sample_scores_of_count_metrics():
@@ -177,7 +235,7 @@ def test_extracted_answer_is_shown_when_logged(tmp_path):
     samples = path.with_name(path.name.replace("results_", f"samples_{MCQA[0]}_").replace(".json", ".jsonl"))
     line = json.loads(samples.read_text())
     samples.write_text(json.dumps({**line, "extracted": ["B"]}) + "\n")
-    (record,) = explorer_data(load_runs([root]))["records"]
+    (record,) = task_samples(load_runs([root]), MCQA[0]).records[0]
     assert record["extracted"] == "B"
 
 

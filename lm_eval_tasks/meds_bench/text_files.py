@@ -28,14 +28,21 @@ def read_utf8(path: Path) -> str:
         NotUtf8Error: the file is not UTF-8; the message names the file, the line and the first bad byte.
         OSError: the file cannot be read.
     """
-    data = path.read_bytes()
-    body = data.removeprefix(codecs.BOM_UTF8)
+    return decode_utf8(path.read_bytes().removeprefix(codecs.BOM_UTF8), path)
+
+
+def decode_utf8(data: bytes, path: Path, first_line: int = 1) -> str:
+    """``data`` (the text of ``path`` from line ``first_line`` on) decoded as UTF-8.
+
+    Raises:
+        NotUtf8Error: as :func:`read_utf8`, naming the line of the first bad byte.
+    """
     try:
-        return body.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = body.count(b"\n", 0, err.start) + 1
+        line = first_line + data.count(b"\n", 0, err.start)
         raise NotUtf8Error(
-            f"{path}:{line}: not UTF-8 text (byte 0x{body[err.start]:02x}); pass the text file meant, "
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x}); pass the text file meant, "
             "saved as UTF-8 (e.g. `iconv -f latin1 -t utf-8 FILE`, or a spreadsheet's 'CSV UTF-8')"
         ) from None
 
@@ -47,13 +54,20 @@ def json_lines(lines: Iterable[str], path: Path | str) -> Iterator[tuple[int, An
         NotJsonLineError: a line is not JSON; the message names ``path``, the line and why.
     """
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise NotJsonLineError(f"{path}:{number}: not valid JSON ({err.msg}, column {err.colno})") from None
-        yield number, value
+        if line.strip():
+            yield number, json_line(line, path, number)
+
+
+def json_line(line: str, path: Path | str, number: int) -> Any:
+    """Line ``number`` of the JSON-lines file ``path``, parsed.
+
+    Raises:
+        NotJsonLineError: the line is not JSON; the message names ``path``, the line and why.
+    """
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as err:
+        raise NotJsonLineError(f"{path}:{number}: not valid JSON ({err.msg}, column {err.colno})") from None
 
 
 def read_json_lines(path: Path) -> Iterator[tuple[int, Any]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import importlib
 import io
 import json
@@ -242,8 +243,10 @@ def aggregate_task(
     return out
 
 
+@functools.cache
 def load_groups(directory: Path = GROUPS_DIR) -> list[dict[str, Any]]:
-    """The group YAMLs that define aggregate metrics (category means, CT/MRI pools)."""
+    """The group YAMLs that define aggregate metrics (category means, CT/MRI pools); read once per process
+    and folder (a report asks for them per run and column), so callers must not modify what they get."""
     groups = []
     for path in sorted(directory.glob("*.yaml")):
         cfg = yaml.safe_load(path.read_text())

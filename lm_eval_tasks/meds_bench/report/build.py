@@ -8,11 +8,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from meds_bench.catalog import CATEGORIES, TASKS, get_task
-from meds_bench.report.explorer import DEFAULT_MAX_SAMPLES, explorer_data
+from meds_bench.report.explorer import DEFAULT_MAX_SAMPLES
 from meds_bench.report.page import write_page
 from meds_bench.report.reference import load_reference
 from meds_bench.report.render import provenance_table, runs_table, to_markdown, write_csv
 from meds_bench.report.runs import ReportInputError, Run, load_runs
+from meds_bench.report.sample_files import write_sample_files
 from meds_bench.report.tables import (
     METRIC_NAMES,
     MISSING,
@@ -68,7 +69,8 @@ def report(
     max_samples: int = DEFAULT_MAX_SAMPLES,
     baseline: str | Path | None = None,
 ) -> Path:
-    """Write leaderboard.md, leaderboard.csv, categories.png, tasks_heatmap.png and index.html into
+    """Write leaderboard.md, leaderboard.csv, categories.png, tasks_heatmap.png, index.html and the
+    explorer's sample files (``explorer/``, at most ``max_samples`` documents per run and task) into
     ``out_dir`` from lm-eval results files or folders (``LABEL=PATH`` names a run); return index.html.
 
     Runs on the bundled sample data are left out unless ``include_sample``. With ``baseline`` (a run
@@ -103,8 +105,8 @@ def report(
         (charts.category_chart(scores, out / "categories.png"), "Category scores per model"),
         (charts.task_heatmap(scores, out / "tasks_heatmap.png"), "Per-task heat map"),
     ]
-    explorer = explorer_data(ordered, max_samples)
-    return write_page(out / "index.html", intro, summary, chart_files, cats, runs_part, explorer)
+    explorer = write_sample_files(ordered, out, max_samples)
+    return write_page(out / "index.html", intro, summary, chart_files, cats, runs_part, explorer, max_samples)
 
 
 def paired_text(run: Run, base: Run) -> str:

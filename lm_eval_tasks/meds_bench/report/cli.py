@@ -33,7 +33,7 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
         "--max-samples",
         type=int,
         default=DEFAULT_MAX_SAMPLES,
-        help=f"logged samples per run and task embedded in the explorer (default: {DEFAULT_MAX_SAMPLES})",
+        help=f"logged samples per run and task written for the explorer (default: {DEFAULT_MAX_SAMPLES})",
     )
     p.add_argument(
         "--baseline",

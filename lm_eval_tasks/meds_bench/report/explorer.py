@@ -1,16 +1,20 @@
 """Per-sample records for the page's explorer, read from lm-eval ``--log_samples`` files.
 
-Each record: run index, task, document id, prompt (stored once per distinct prompt), the raw
-response, the extracted answer (the ``extracted`` key when the scorer logged one), the gold, the
-per-sample metric values and one 0-100 ``score`` to filter on (the task's chart metric; per-document
-F1 for NER and HoC, whose logged values are counts).
+Per task (:class:`TaskSamples`), each run's records: document id, prompt and gold (indices into the
+task's texts, where each distinct text is stored once for all runs), the raw response, the extracted
+answer (the ``extracted`` key when the scorer logged one), the per-sample metric values and one 0-100
+``score`` to filter on (the task's chart metric; per-document F1 for NER and HoC, whose logged values
+are counts). :mod:`meds_bench.report.sample_files` writes them beside the page.
 """
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Sequence
+import codecs
+import heapq
+import mmap
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +23,9 @@ from meds_bench.catalog import get_task
 from meds_bench.metrics.table import metrics_of
 from meds_bench.report.runs import ReportInputError, Run
 from meds_bench.report.tables import task_score_metric
-from meds_bench.text_files import NotUtf8Error, read_utf8
+from meds_bench.text_files import NotJsonLineError, NotUtf8Error, decode_utf8, json_line
 
-DEFAULT_MAX_SAMPLES = 200  # per run and task: keeps a full 53-task run's page to a few MB
+DEFAULT_MAX_SAMPLES = 200  # per run and task
 
 
 def _first_text(value: Any) -> Any:
@@ -74,59 +78,99 @@ def _metric_values(task: str, sample: dict[str, Any]) -> dict[str, Any]:
     return {m: sample[m] for m, _ in metrics_of(get_task(task)) if m in sample}
 
 
-def read_samples(path: Path, task: str, limit: int) -> tuple[list[dict[str, Any]], int]:
-    """The first ``limit`` samples of a samples file (by document id) and the file's total count."""
-    rows = []
+_DOC_ID_PREFIX = re.compile(rb'\{"doc_id": (-?\d+)[,}]')
+
+
+def _parse(data: bytes, path: Path, line: int) -> dict[str, Any]:
     try:
-        text = read_utf8(path)
-    except NotUtf8Error as err:
+        sample = json_line(decode_utf8(data, path, line), path, line)
+    except (NotUtf8Error, NotJsonLineError) as err:
         raise ReportInputError(str(err)) from None
-    for k, line in enumerate(io.StringIO(text, newline=None), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise ReportInputError(f"{path}:{k}: not valid JSON ({err.msg})") from None
-    rows.sort(key=lambda r: r.get("doc_id", 0) if isinstance(r.get("doc_id"), int) else 0)
-    return rows[:limit], len(rows)
+    return sample if isinstance(sample, dict) else {}
 
 
-def explorer_data(runs: Sequence[Run], max_samples: int = DEFAULT_MAX_SAMPLES) -> dict[str, Any]:
-    """JSON-ready explorer data: run labels, tasks, prompts by id, records and per (run, task) counts."""
-    prompts: dict[str, int] = {}
-    records: list[dict[str, Any]] = []
-    counts: list[list[Any]] = []
-    for r, run in enumerate(runs):
-        for name, result in run.tasks.items():
-            if result.samples is None:
-                continue
-            samples, total = read_samples(result.samples, name, max_samples)
-            counts.append([r, name, len(samples), total])
-            for s in samples:
-                doc = s.get("doc") if isinstance(s.get("doc"), dict) else {}
-                prompt = sample_prompt(s)
-                resp = _first_text(s.get("resps"))
-                api = sample_api_record(s)
-                records.append(
-                    {
-                        "run": r,
-                        "task": name,
-                        "doc": s.get("doc_id"),
-                        "prompt": prompts.setdefault(prompt, len(prompts)),
-                        "response": "" if resp is None else str(resp),
-                        "extracted": _extracted(s),
-                        "thinking": str(api.get("thinking") or ""),
-                        "status": str(api.get("status") or ""),
-                        "gold": str(s.get("target", doc.get("output", ""))),
-                        "score": sample_score(name, s),
-                        "metrics": _metric_values(name, s),
-                    }
-                )
+def _lines(data: bytes | mmap.mmap, path: Path) -> Iterator[tuple[int, int, int, int]]:
+    """``(doc_id, line number, start, end)`` of each non-blank line. The id is read from the line's start,
+    which lm-eval writes as ``{"doc_id": N, ...``, so that the lines the explorer does not show are never
+    decoded or parsed; a line that starts otherwise is parsed (a missing or non-integer id counts as 0)."""
+    start, number = (len(codecs.BOM_UTF8) if data[:3] == codecs.BOM_UTF8 else 0), 1
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        found = _DOC_ID_PREFIX.match(data, start, end)
+        if found:
+            yield int(found.group(1)), number, start, end
+        elif data[start:end].strip():
+            doc_id = _parse(data[start:end], path, number).get("doc_id")
+            yield (doc_id if isinstance(doc_id, int) and not isinstance(doc_id, bool) else 0), number, start, end
+        start, number = end + 1, number + 1
+
+
+def read_samples(path: Path, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The ``limit`` samples of a samples file with the lowest document ids (in id order; ties in file
+    order) and the file's total count. Only those lines are parsed (:func:`_lines`): a full-size file
+    holds 1,500 long samples, of which the explorer shows 200."""
+    if path.stat().st_size == 0:
+        return [], 0
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        lines = list(_lines(data, path))
+        chosen = heapq.nsmallest(limit, lines, key=lambda entry: entry[:2])
+        return [_parse(data[start:end], path, number) for _, number, start, end in chosen], len(lines)
+
+
+@dataclass
+class TaskSamples:
+    """The explorer's data of one task: its distinct texts (prompts and golds, each stored once for all
+    runs) and, per run index, the run's records and how many of its logged samples they are."""
+
+    task: str
+    texts: list[str] = field(default_factory=list)
+    records: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    counts: dict[int, tuple[int, int]] = field(default_factory=dict)  # run -> (records, samples logged)
+
+
+def _record(task: str, sample: dict[str, Any], text_id: Callable[[str], int]) -> dict[str, Any]:
+    doc = sample.get("doc") if isinstance(sample.get("doc"), dict) else {}
+    resp = _first_text(sample.get("resps"))
+    api = sample_api_record(sample)
     return {
-        "runs": [run.label for run in runs],
-        "tasks": sorted({rec["task"] for rec in records}, key=lambda t: get_task(t).task_id),
-        "prompts": list(prompts),
-        "records": records,
-        "counts": counts,
+        "doc": sample.get("doc_id"),
+        "prompt": text_id(sample_prompt(sample)),
+        "response": "" if resp is None else str(resp),
+        "extracted": _extracted(sample),
+        "thinking": str(api.get("thinking") or ""),
+        "status": str(api.get("status") or ""),
+        "gold": text_id(str(sample.get("target", doc.get("output", "")))),
+        "score": sample_score(task, sample),
+        "metrics": _metric_values(task, sample),
     }
+
+
+def task_samples(runs: Sequence[Run], task: str, max_samples: int = DEFAULT_MAX_SAMPLES) -> TaskSamples:
+    """Records of the first ``max_samples`` documents of ``task`` in each run that logged samples of it:
+    document id, prompt and gold (indices into ``texts``), response, extracted answer, API status and
+    thinking, 0-100 score and per-sample metric values."""
+    out = TaskSamples(task)
+    ids: dict[str, int] = {}
+
+    def text_id(text: str) -> int:
+        if text not in ids:
+            ids[text] = len(out.texts)
+            out.texts.append(text)
+        return ids[text]
+
+    for r, run in enumerate(runs):
+        result = run.tasks.get(task)
+        if result is None or result.samples is None:
+            continue
+        samples, total = read_samples(result.samples, max_samples)
+        out.records[r] = [_record(task, s, text_id) for s in samples]
+        out.counts[r] = (len(samples), total)
+    return out
+
+
+def explorer_tasks(runs: Sequence[Run], max_samples: int = DEFAULT_MAX_SAMPLES) -> Iterator[TaskSamples]:
+    """:func:`task_samples` of every task some run logged samples of, in MedS id order, one task at a time."""
+    names = {name for run in runs for name, result in run.tasks.items() if result.samples is not None}
+    for name in sorted(names, key=lambda t: get_task(t).task_id):
+        yield task_samples(runs, name, max_samples)

@@ -1,9 +1,11 @@
-"""``index.html``: one self-contained page (inline CSS, JS, data and base64 charts; no network).
+"""``index.html``: tables, base64 charts and the explorer's index inline (no network needed).
 
-The tables are rendered here; the per-sample explorer is rendered in the browser from the
-embedded JSON (``page.html`` holds the CSS and JS). All text is escaped; the explorer builds its
-nodes with ``textContent``, so model outputs cannot inject markup. The explorer's state lives in
-the URL fragment (``#task=...&a=0&b=1&min=0&max=100``), so a filtered view can be linked.
+The tables are rendered here; the per-sample explorer is rendered in the browser: when a task is
+opened it loads that task's sample files from the ``explorer/`` folder beside the page
+(:mod:`meds_bench.report.sample_files`), and names any file that is missing. ``page.html`` holds the
+CSS and JS. All text is escaped; the explorer builds its nodes with ``textContent``, so model outputs
+cannot inject markup. The explorer's state lives in the URL fragment (``#task=...&a=0&b=1&min=0&max=100``),
+so a filtered view can be linked.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from meds_bench.report.sample_files import FOLDER
 from meds_bench.report.tables import MISSING, Table
 
 TEMPLATE = Path(__file__).resolve().parent / "page.html"
@@ -46,15 +49,21 @@ def _img(path: Path, alt: str) -> str:
     return f'<img class="chart" alt="{_e(alt)}" src="data:image/png;base64,{encoded}">'
 
 
-def _explorer(data: dict[str, Any]) -> str:
-    counts = "; ".join(f"{data['runs'][r]} / {t}: {n} of {total}" for r, t, n, total in data["counts"] if n < total)
-    capped = f'<p class="note">Only the first documents of each task are embedded ({_e(counts)}).</p>' if counts else ""
+def _explorer(index: dict[str, Any], max_samples: int) -> str:
+    capped = sum(n < total for *_, n, total in index["counts"])
+    note = (
+        f'<p class="note">At most the first {max_samples} documents of each run and task are included '
+        f"(<code>--max-samples</code>); {capped} of {len(index['counts'])} run/task sample sets are cut to it.</p>"
+        if capped
+        else ""
+    )
     return (
         '<section id="explorer"><h2>Per-sample explorer</h2>'
         '<p class="note">Prompt, response, extracted answer, gold and per-sample metrics from lm-eval '
         "<code>--log_samples</code> files; model B is shown beside model A for the same document. "
-        "The score filter applies to model A (0-100: accuracy, ROUGE-L, or per-document F1).</p>"
-        f"{capped}"
+        "The score filter applies to model A (0-100: accuracy, ROUGE-L, or per-document F1). "
+        f"Samples are loaded from the <code>{FOLDER}/</code> folder beside this page when a task is opened.</p>"
+        f"{note}"
         '<div class="controls">'
         '<label>Task<select id="ex-task"></select></label>'
         '<label>Model A<select id="ex-a"></select></label>'
@@ -73,8 +82,10 @@ def write_page(
     categories: Sequence[tuple[Table, Table | None]],
     runs_part: Sequence[Table],
     explorer: dict[str, Any],
+    max_samples: int,
 ) -> Path:
-    """Write ``index.html`` and return its path."""
+    """Write ``index.html`` (``explorer``: the index :func:`~meds_bench.report.sample_files.write_sample_files`
+    returns) and return its path."""
     parts = ["<h1>MedS-Bench report</h1>", f'<p class="note">{_e(intro)}</p>']
     parts.append('<nav><a href="#summary">Summary</a><a href="#categories">Categories</a>'
                  '<a href="#runs">Runs</a><a href="#explorer">Explorer</a></nav>')  # fmt: skip
@@ -91,7 +102,7 @@ def write_page(
     for table in runs_part[1:]:
         parts.append(f"<details><summary>{_e(table.title)}</summary>{html_table(table, caption=False)}</details>")
     parts.append("</section>")
-    parts.append(_explorer(explorer))
+    parts.append(_explorer(explorer, max_samples))
     payload = json.dumps(explorer, ensure_ascii=False, allow_nan=False).replace("</", "<\\/")
     page = TEMPLATE.read_text(encoding="utf-8").replace("@@BODY@@", "\n".join(parts)).replace("@@DATA@@", payload)
     path.write_text(page, encoding="utf-8")
