@@ -57,6 +57,11 @@ class RetryPolicy:
         return random.uniform(0, min(self.cap, self.base * (2**retry_number)))
 
 
+def retryable_status(status: int) -> bool:
+    """Whether an HTTP status is worth a retry: 408, 409, 429 and every 5xx."""
+    return status in RETRYABLE_STATUS or status >= 500
+
+
 def _status_of(exc: BaseException) -> int | None:
     status = getattr(exc, "status_code", None)
     return status if isinstance(status, int) else None
@@ -93,8 +98,7 @@ def classify(exc: BaseException) -> tuple[bool, float | None, str]:
     if status is not None:
         response = getattr(exc, "response", None)
         wait = parse_retry_after(getattr(response, "headers", None))
-        retryable = status in RETRYABLE_STATUS or status >= 500
-        return retryable, wait, f"HTTP {status}: {message}"
+        return retryable_status(status), wait, f"HTTP {status}: {message}"
     name = type(exc).__name__
     # Timeouts, dropped connections (both SDKs' APIConnectionError/APITimeoutError and raw transport
     # errors) and bodies that are not the JSON the SDK expects are all transient.
