@@ -43,7 +43,7 @@ from .errors import AdapterError, BatchModeError, MissingCredentials, RunStopped
 from .families import ModelArgError
 from .guard import CredentialedDataError, SecretInArgsError
 from .openai_chat import OpenAIChatLM
-from .tally import PROCESS_TALLY, failed_requests
+from .tally import PROCESS_TALLY, evaluation, failed_requests
 
 # What `meds-bench eval` prints as one line and exits on (before any request, or when a run must stop).
 USER_ERRORS = (AdapterError, ModelArgError, SecretInArgsError)
@@ -61,5 +61,6 @@ __all__ = [
     "OpenAIChatLM",
     "RunStopped",
     "SecretInArgsError",
+    "evaluation",
     "failed_requests",
 ]

@@ -32,7 +32,8 @@ Contract of :meth:`APIChatLM.generate_until`:
   failed request and how much of a cut prompt was dropped;
 - a closing summary line is printed, usage goes to the results JSON through
   :meth:`get_model_info` (which marks the batch answers it charges as reported in the cache), and
-  :data:`PROCESS_TALLY` lets ``meds-bench eval`` exit non-zero.
+  the failure tally current when the instance was made (:mod:`.tally`) lets ``meds-bench eval`` exit
+  non-zero.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from .families import Family, ModelArgError, ThinkingPlan, family_for, thinking_
 from .guard import check_credentialed, check_no_secrets, redact
 from .lm_requests import annotate, doc_id_of, generation_settings, parse_context, task_of, trim_at_stops
 from .retry import RetryPolicy
-from .tally import PROCESS_TALLY
+from .tally import current_tally
 from .values import Generation, Outcome, Prepared
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class APIChatLM(LM, Provider):
             num_concurrent=args.num_concurrent,
             progress=args.progress,
             secret=self._api_key,
-            tally=PROCESS_TALLY,
+            tally=current_tally(),  # see tally.evaluation: one tally per evaluation
         )
         self.dry_run_estimate: dict[str, Any] | None = None
         self._client: Any = None
