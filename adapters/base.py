@@ -18,7 +18,7 @@ Contract of :meth:`APIChatLM.generate_until`:
 - the request form follows the model's family row (:mod:`.families`): sampling parameters only where the
   family takes them (else "provider default sampling" is recorded, never temperature 0), thinking as the
   family takes it at ``reasoning_effort``, its allowance added to the task's own answer budget; a 400 that
-  names a parameter removes it for the rest of the run (recorded);
+  names a parameter removes it for the rest of the run (recorded), a decision of the one retry loop;
 - thinking (Claude thinking blocks, ``reasoning`` fields, a leading ``<think>`` block) is split off the
   answer before stop sequences apply, saved with the sample, and never scored; a reply whose thinking
   used the whole allowance is recorded as unanswered (reason: output limit);
@@ -167,10 +167,6 @@ class APIChatLM(LM, Provider):
             self.note(f"top_p={gen.top_p} not sent: the model takes temperature or top_p, not both")
             requested.pop("top_p")
         return requested
-
-    def without_removed(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``body`` less the fields a 400 answer removed earlier in this run."""
-        return self.dispatcher.removed.strip(body)
 
     def note(self, note: str) -> None:
         """Record how the request form departs from what the task asked (``config.meds_api.sampling``)."""

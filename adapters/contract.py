@@ -44,6 +44,16 @@ class Provider(abc.ABC):
     def send(self, body: dict[str, Any], gen: Generation) -> Answer:
         """One API call for ``body`` (built from ``gen``); SDK exceptions propagate to the retry loop."""
 
+    def request_body(self, body: dict[str, Any], gen: Generation) -> dict[str, Any]:
+        """``body`` (as :meth:`build_body` made it, the cache key material) in the request form this run has
+        learnt so far; called before every attempt."""
+        return body
+
+    def adapt_form(self, err: BaseException, body: dict[str, Any]) -> bool:
+        """Change this run's request form after ``err`` answered ``body``; whether it did (then the retry
+        loop sends the request again at once, built by :meth:`request_body`)."""
+        return False
+
     def rejected_parameter(self, err: BaseException) -> str | None:
         """The body field a provider's 400 answer names as not accepted by the model, or None."""
         return None

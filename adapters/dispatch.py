@@ -3,7 +3,8 @@
 One path for every request, sent synchronously or through a batch:
 - :meth:`Dispatcher.settle_unsent` answers what needs no sending (refused, cached);
 - :meth:`Dispatcher.admit` reserves a request's worst case against ``max_cost_usd`` (or says why not);
-- :meth:`Dispatcher.attempt` is one send, where a 400 naming a rejected field drops it for the run;
+- :meth:`Dispatcher.adapt` decides, inside the one retry loop (:func:`.retry.call_with_retries`), whether a
+  failed attempt changed the request form (the provider's form rule, or a rejected field dropped);
 - :meth:`Dispatcher.record_answer` caches and bills an answer; :meth:`Dispatcher.record_failure`
   classifies and records any failure (a request error, a stopped retry, a batch item's error);
 - :meth:`Dispatcher.settle` runs the synchronous path: a thread pool, the retry loop, a progress bar;
@@ -150,19 +151,18 @@ class Dispatcher:
             return Outcome("", Status.SKIPPED_BUDGET, NOT_SENT_BUDGET)
         return None
 
-    def attempt(self, item: Prepared) -> Answer:
-        """One send of ``item``, and once more without a field that a 400 answer names as not accepted
-        (that field is dropped for the rest of the run); SDK exceptions propagate to the retry loop."""
-        body = self.removed.strip(item.body)
-        try:
-            return self.provider.send(body, item.gen)
-        except Exception as err:
-            field = self.provider.rejected_parameter(err)
-            if field is None or field not in body or field in KEPT_FIELDS:
-                raise
-            if self.removed.add(field, provider_message(err)):
-                log.warning("%s rejects %r: it is no longer sent in this run", self.model, field)
-        return self.provider.send(self.removed.strip(body), item.gen)
+    def adapt(self, err: BaseException, body: dict[str, Any]) -> bool:
+        """Whether the request form changed for the run after ``err`` answered ``body``, so that the
+        request is worth sending again at once: the provider's own form rule (:meth:`Provider.adapt_form`),
+        else a field a 400 answer names as not accepted, dropped for the rest of the run."""
+        if self.provider.adapt_form(err, body):
+            return True
+        field = self.provider.rejected_parameter(err)
+        if field is None or field not in body or field in KEPT_FIELDS:
+            return False
+        if self.removed.add(field, provider_message(err)):
+            log.warning("%s rejects %r: it is no longer sent in this run", self.model, field)
+        return True
 
     def answer(self, item: Prepared, stop: threading.Event) -> Outcome:
         """The outcome of one distinct request sent synchronously (with retries): status ``cached``,
@@ -176,7 +176,7 @@ class Dispatcher:
             return refused
         try:
             answer = call_with_retries(
-                lambda: self.attempt(item), self.policy, stop, on_retry=lambda _msg: self.ledger.record_retry(item.task)
+                _Attempt(self, item), self.policy, stop, on_retry=lambda _msg: self.ledger.record_retry(item.task)
             )
         except (RequestFailed, Stopped) as err:
             return self.record_failure(item, err, stop)
@@ -331,3 +331,20 @@ class Dispatcher:
         if total.output_limit:
             line += f"; {total.output_limit} replies had no answer text (thinking used the output allowance)"
         print(line, file=sys.stderr)
+
+
+class _Attempt:
+    """One request as the retry loop sends it: each call sends it in the run's current form; :meth:`adapt`
+    is the loop's question whether a failure changed that form (see :class:`.retry.Adaptable`)."""
+
+    def __init__(self, dispatcher: Dispatcher, item: Prepared) -> None:
+        self.dispatcher, self.item = dispatcher, item
+        self.sent: dict[str, Any] = {}
+
+    def __call__(self) -> Answer:
+        provider, item = self.dispatcher.provider, self.item
+        self.sent = self.dispatcher.removed.strip(provider.request_body(item.body, item.gen))
+        return provider.send(self.sent, item.gen)
+
+    def adapt(self, err: BaseException) -> bool:
+        return self.dispatcher.adapt(err, self.sent)

@@ -7,8 +7,9 @@ Two request forms, chosen by the model's family row (:mod:`.families`): the stan
 (``max_tokens``, ``temperature``, ``top_p``, ``stop``) and the reasoning-model one (o-series, gpt-5),
 which takes ``max_completion_tokens`` (the task's answer budget plus the thinking allowance),
 ``reasoning_effort`` and no sampling settings or stop sequences (stops are applied locally). When the
-server answers 400 naming a parameter of the other form as unsupported, the request is sent once more
-in the other form, which is kept for the rest of the run. Cache keys are those of the form chosen by name.
+server answers 400 naming a parameter of the other form as unsupported, the retry loop sends the
+request again at once in the other form (:meth:`OpenAIChatLM.adapt_form`), which is kept for the rest
+of the run. Cache keys are those of the form chosen by name.
 
 Thinking: a message's ``reasoning_content`` / ``reasoning`` field, or a reply that opens with a
 ``<think>`` block (or ends its thinking with ``think_end_token``), is split off before stop sequences
@@ -46,6 +47,11 @@ REASONING_ONLY = frozenset({"max_completion_tokens"})
 _NAMED_PARAM = re.compile(
     r"(?:[Uu]nsupported (?:parameter|value)|[Uu]nrecognized request argument(?: supplied)?)\W*'?(\w+)"
 )
+
+
+class StopsCutThinking(Exception):
+    """A reply whose thinking the server's stop sequences cut: stops apply locally from now on, and the
+    request is sent again without them (a decision of the retry loop, see :meth:`OpenAIChatLM.adapt_form`)."""
 
 
 def rejected_parameter(err: BaseException) -> str | None:
@@ -162,31 +168,25 @@ class OpenAIChatLM(APIChatLM):
             body["chat_template_kwargs"] = self.chat_template_kwargs
         return body
 
+    def request_body(self, body: dict[str, Any], gen: Generation) -> dict[str, Any]:
+        """``body`` in the form this run learnt: the other form after a switch, stops local after a cut."""
+        if self._reasoning != self._named_reasoning or (self._stops_local and "stop" in body):
+            return self._body(body["messages"], gen, self._reasoning, stops=not self._stops_local)
+        return body
+
+    def adapt_form(self, err: BaseException, body: dict[str, Any]) -> bool:
+        """Switch to the other request form when a 400 names a parameter of the form ``body`` used; stops
+        already apply locally after :class:`StopsCutThinking`. Either way: send again in the new form."""
+        if isinstance(err, StopsCutThinking):
+            return True
+        reasoning = "max_completion_tokens" in body
+        param = rejected_parameter(err)
+        if param not in (REASONING_ONLY if reasoning else STANDARD_ONLY):
+            return False  # not a form problem: the dispatcher's field rule or the retry policy decides
+        self._switch_form(to_reasoning=not reasoning, param=param)
+        return True
+
     def send(self, body: dict[str, Any], gen: Generation) -> Answer:
-        reasoning = self._reasoning
-        if reasoning != self._named_reasoning or (self._stops_local and "stop" in body):
-            body = self.without_removed(self._body(body["messages"], gen, reasoning, stops=not self._stops_local))
-        try:
-            return self._post(body, gen)
-        except Exception as err:
-            param = rejected_parameter(err)
-            if param not in (REASONING_ONLY if reasoning else STANDARD_ONLY):
-                raise  # not a form problem: the shared fallback or the retry layer decides
-            self._switch_form(to_reasoning=not reasoning, param=param)
-        return self._post(self.without_removed(self._body(body["messages"], gen, not reasoning, stops=False)), gen)
-
-    def rejected_parameter(self, err: BaseException) -> str | None:
-        return rejected_parameter(err)
-
-    def _switch_form(self, to_reasoning: bool, param: str) -> None:
-        with self._form_lock:
-            if self._reasoning == to_reasoning:
-                return
-            self._switched_to = to_reasoning
-        form = "max_completion_tokens (+ thinking allowance)" if to_reasoning else "max_tokens"
-        log.warning("%s rejects %r: requests now use %s for the rest of the run", self.model, param, form)
-
-    def _post(self, body: dict[str, Any], gen: Generation) -> Answer:
         # The SDK's generic POST: its auth, base URL, timeouts and error types, without the typed-parameter
         # transform and response models, which cost more CPU than everything else per request.
         data = self.client().post("/chat/completions", body=body, cast_to=object)
@@ -198,8 +198,18 @@ class OpenAIChatLM(APIChatLM):
         if first:
             log.warning("%s thinks inline and the server's stop sequences cut the thinking: stops now apply "
                         "locally for the rest of the run", self.model)  # fmt: skip
-        retry = {k: v for k, v in body.items() if k != "stop"}
-        return self.parse_response(self.client().post("/chat/completions", body=retry, cast_to=object), retry)
+        raise StopsCutThinking(f"{self.model}: the server's stop sequences cut the thinking")
+
+    def rejected_parameter(self, err: BaseException) -> str | None:
+        return rejected_parameter(err)
+
+    def _switch_form(self, to_reasoning: bool, param: str) -> None:
+        with self._form_lock:
+            if self._reasoning == to_reasoning:
+                return
+            self._switched_to = to_reasoning
+        form = "max_completion_tokens (+ thinking allowance)" if to_reasoning else "max_tokens"
+        log.warning("%s rejects %r: requests now use %s for the rest of the run", self.model, param, form)
 
     def parse_response(self, data: Any, body: dict[str, Any]) -> Answer:
         """The answer of a chat completion, its thinking split off."""
