@@ -25,10 +25,10 @@ floor modules                            job
 3     ``args``, ``contract``             the model arguments (one dataclass); the provider contract
                                          (an abstract base listing every hook, batch hooks included)
 2     ``context``, ``cost``              context fitting and token counters; prices, ledger, budget
-1     ``families``, ``thinking``,        family rows of ``models.json``; inline thinking; the retry
-      ``retry``, ``tally``, ``cache``,   policy and error classification; the unanswered tally; the
-      ``guard``, ``probe``               response cache and its directory; the data guard; the
-                                         reachability probe
+1     ``families``, ``thinking``,        family rows of ``models.json``; inline thinking; the one
+      ``retry``, ``tally``, ``cache``,   retry loop and SDK-error classification; the unanswered
+      ``guard``, ``probe``               tally; the response cache and its directory; the data
+                                         guard; the reachability probe
 0     ``values``, ``errors``             request/answer values with one status enum; user errors
 ====  =================================  ==============================================================
 """

@@ -18,10 +18,8 @@ from typing import Any
 from lm_eval.api.registry import register_model
 
 from .base import APIChatLM
-from .batch import exception_item_error
-from .dispatch import provider_message
 from .families import ModelArgError
-from .retry import MalformedResponse
+from .retry import MalformedResponse, exception_item_error, provider_message
 from .values import Answer, BatchStatus, Generation, ItemFailed
 
 RETRYABLE_ERRORS = frozenset({"api_error", "overloaded_error", "rate_limit_error", "timeout_error"})

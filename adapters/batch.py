@@ -1,7 +1,8 @@
 """Batch mode of the API adapters (``batch=true``): the same requests at the providers' batch rates.
 
-The shared layer; each provider module speaks its own batch interface through ``batch_line``,
-``batch_submit``, ``batch_status``, ``batch_results`` and ``batch_cancel``, within its ``batch_limits``.
+The shared layer; each provider speaks its own batch interface through the batch hooks of
+:class:`.contract.Provider` (``batch_line``, ``batch_submit``, ``batch_status``, ``batch_results``,
+``batch_cancel``), within its ``batch_limits``.
 
 Built on the dispatcher's public methods (:mod:`.dispatch`), which settle, budget, cache, bill and
 classify every request alike; this module only moves requests to the provider and back.
@@ -44,22 +45,11 @@ from .args import BatchSettings
 from .contract import Provider
 from .dispatch import Dispatcher
 from .errors import BatchModeError
-from .retry import RequestFailed, call_with_retries, classify, retryable_status
+from .retry import RequestFailed, call_with_retries
 from .values import BatchStatus, ItemFailed, Outcome, Prepared
 
 STATE_FILE = "batches.json"
 MAX_POLL_S = 60.0
-
-
-def http_item_error(status: int, message: str) -> ItemFailed:
-    """An item the provider answered with HTTP ``status``: retried like a synchronous request would be."""
-    return ItemFailed("errored", f"HTTP {status}: {message}", retryable_status(status))
-
-
-def exception_item_error(exc: BaseException) -> ItemFailed:
-    """An item whose response could not be read (``parse_response`` raised ``exc``)."""
-    retryable, _, message = classify(exc)
-    return ItemFailed("errored", message, retryable)
 
 
 class BatchState:

@@ -32,7 +32,7 @@ from .cost import Ledger, Price
 from .errors import RunStopped
 from .guard import redact
 from .probe import check_reachable
-from .retry import RequestFailed, RetryPolicy, Stopped, call_with_retries
+from .retry import RequestFailed, RetryPolicy, Stopped, call_with_retries, provider_message
 from .tally import FailureTally
 from .values import Answer, ItemFailed, Outcome, Prepared, Status
 
@@ -43,14 +43,6 @@ PERMANENT_STATUS = frozenset({400, 401, 403, 404})
 # Fields a 400 answer may never remove: without them there is no request.
 KEPT_FIELDS = frozenset({"model", "messages", "max_tokens"})
 NOT_SENT_BUDGET = "not sent: max_cost_usd reached"
-
-
-def provider_message(err: BaseException) -> str:
-    """The provider's own error message of an SDK exception (``error.message`` of its body), else its text."""
-    body = getattr(err, "body", None)
-    error = body.get("error", body) if isinstance(body, dict) else None
-    message = error.get("message") if isinstance(error, dict) else None
-    return str(message) if message else str(getattr(err, "message", None) or err)
 
 
 class RemovedFields:

@@ -31,9 +31,8 @@ from lm_eval.api.registry import register_model
 
 from .args import as_bool
 from .base import APIChatLM
-from .batch import exception_item_error, http_item_error
 from .families import ModelArgError, ThinkingPlan, thinking_plan
-from .retry import MalformedResponse
+from .retry import MalformedResponse, exception_item_error, http_item_error
 from .thinking import split_inline_thinking
 from .values import Answer, BatchStatus, Generation, ItemFailed
 

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from .values import ItemFailed
+
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
@@ -130,6 +132,26 @@ def classify(exc: BaseException) -> tuple[bool, float | None, str]:
         or type(exc).__module__.startswith(("httpx", "httpcore", "h11"))
     )
     return transient, None, f"{name}: {message}"
+
+
+def provider_message(err: BaseException) -> str:
+    """The provider's own error message of an SDK exception (``error.message`` of its body), else its text."""
+    body = getattr(err, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return str(message) if message else str(getattr(err, "message", None) or err)
+
+
+def http_item_error(status: int, message: str) -> ItemFailed:
+    """A batch item the provider answered with HTTP ``status``: retried like a synchronous request would be."""
+    return ItemFailed("errored", f"HTTP {status}: {message}", retryable_status(status))
+
+
+def exception_item_error(exc: BaseException) -> ItemFailed:
+    """A batch item whose response could not be read (``parse_response`` raised ``exc``), classified like a
+    synchronous failure."""
+    retryable, _, message = classify(exc)
+    return ItemFailed("errored", message, retryable)
 
 
 def call_with_retries(
