@@ -3,7 +3,8 @@
 Importing this package registers ``meds-openai`` and ``meds-anthropic`` with lm-eval's model
 registry. lm-eval 0.4.13 loads no plugin entry points, so ``meds-bench eval`` imports it before
 running lm_eval; from Python, ``import meds_bench_adapters`` first. The folder ``adapters/`` is
-installed under the import name ``meds_bench_adapters`` (``PACKAGE_DIR`` in ``setup.py``).
+installed under the import name ``meds_bench_adapters`` (``PACKAGE_DIR`` in ``setup.py``), so that it
+never collides with AdapterHub's ``adapters`` package.
 
 The modules stand in floors; each imports only from floors below it (``tests/test_adapters_layers.py``
 checks it), values at the bottom:
