@@ -17,10 +17,10 @@ from typing import Any
 
 from lm_eval.api.registry import register_model
 
-from .base import Answer, APIChatLM, Generation, provider_message
-from .batch import BatchStatus, ItemError, exception_item_error
+from .base import APIChatLM
 from .families import ModelArgError
-from .retry import MalformedResponse
+from .retry import MalformedResponse, exception_item_error, provider_message
+from .values import Answer, BatchStatus, Generation, ItemFailed
 
 RETRYABLE_ERRORS = frozenset({"api_error", "overloaded_error", "rate_limit_error", "timeout_error"})
 PLATFORMS = {
@@ -52,6 +52,7 @@ class AnthropicMessagesLM(APIChatLM):
     base_url_env = "ANTHROPIC_BASE_URL"
     example_model = "claude-sonnet-5"
     batch_limits = (100_000, 256_000_000)  # requests and bytes per Message Batch
+    samples_while_thinking = False  # with thinking on, Claude takes no temperature or top_p
 
     def __init__(
         self, *, platform: str = "anthropic", region: str | None = None, project_id: str | None = None, **kwargs: Any
@@ -115,7 +116,7 @@ class AnthropicMessagesLM(APIChatLM):
     def send(self, body: dict[str, Any], gen: Generation) -> Answer:
         # The SDK's generic POST (auth, version header, platform routing, timeouts, error types) with our own
         # parsing: it is cheaper per request and works whichever request fields an SDK release types.
-        return self.parse_response(self._client_once().post("/v1/messages", body=body, cast_to=object), body)
+        return self.parse_response(self.client().post("/v1/messages", body=body, cast_to=object), body)
 
     def parse_response(self, data: Any, body: dict[str, Any]) -> Answer:
         """The answer of a Messages response: text blocks joined, thinking blocks kept apart."""
@@ -143,11 +144,11 @@ class AnthropicMessagesLM(APIChatLM):
 
     def batch_submit(self, lines: list[dict[str, Any]]) -> str:
         """Create a Message Batch of ``lines``; its id."""
-        return self._client_once().messages.batches.create(requests=lines).id
+        return self.client().messages.batches.create(requests=lines).id
 
     def batch_status(self, batch_id: str) -> BatchStatus:
         """Where the batch stands (canceled items count as errored)."""
-        batch = self._client_once().messages.batches.retrieve(batch_id)
+        batch = self.client().messages.batches.retrieve(batch_id)
         c = batch.request_counts
         return BatchStatus(
             batch.processing_status == "ended", c.succeeded, c.errored + c.canceled, c.expired, c.processing
@@ -155,9 +156,9 @@ class AnthropicMessagesLM(APIChatLM):
 
     def batch_results(
         self, batch_id: str, bodies: dict[str, dict[str, Any]]
-    ) -> Iterator[tuple[str, Answer | ItemError]]:
+    ) -> Iterator[tuple[str, Answer | ItemFailed]]:
         """Each item of an ended batch from its results JSONL (``bodies``: the requests by custom_id)."""
-        for entry in self._client_once().messages.batches.results(batch_id):
+        for entry in self.client().messages.batches.results(batch_id):
             row = entry.model_dump(mode="json")
             result = row.get("result") or {}
             kind = result.get("type")
@@ -172,10 +173,10 @@ class AnthropicMessagesLM(APIChatLM):
             elif kind == "errored":
                 error = (result.get("error") or {}).get("error") or {}
                 retryable = error.get("type") in RETRYABLE_ERRORS
-                yield row["custom_id"], ItemError("errored", f"{error.get('type')}: {error.get('message')}", retryable)
+                yield row["custom_id"], ItemFailed("errored", f"{error.get('type')}: {error.get('message')}", retryable)
             else:  # expired (worth a follow-up) or canceled (someone stopped the batch): never run
-                yield row["custom_id"], ItemError(str(kind), f"batch item {kind}", kind == "expired")
+                yield row["custom_id"], ItemFailed(str(kind), f"batch item {kind}", kind == "expired")
 
     def batch_cancel(self, batch_id: str) -> None:
         """Ask the provider to stop the batch (finished items stay billed and in the results)."""
-        self._client_once().messages.batches.cancel(batch_id)
+        self.client().messages.batches.cancel(batch_id)

@@ -1,7 +1,11 @@
 """Batch mode of the API adapters (``batch=true``): the same requests at the providers' batch rates.
 
-The shared layer; each provider module speaks its own batch interface through ``batch_line``,
-``batch_submit``, ``batch_status``, ``batch_results`` and ``batch_cancel``, within its ``batch_limits``.
+The shared layer; each provider speaks its own batch interface through the batch hooks of
+:class:`.contract.Provider` (``batch_line``, ``batch_submit``, ``batch_status``, ``batch_results``,
+``batch_cancel``), within its ``batch_limits``.
+
+Built on the dispatcher's public methods (:mod:`.dispatch`), which settle, budget, cache, bill and
+classify every request alike; this module only moves requests to the provider and back.
 
 Contract of :func:`run_batches` (called by ``generate_until`` with the distinct requests of a run):
 - refused and cached requests are settled as in a synchronous run; nothing else is sent one by one;
@@ -19,7 +23,7 @@ Contract of :func:`run_batches` (called by ``generate_until`` with the distinct 
   the others (permanent errors, items of a cancelled batch), and whatever is left, are recorded as
   failed like a synchronous failure;
 - answers of a collected batch that this run did not ask for are cached as not yet reported: the run
-  that asks for them is charged their cost (see ``base``).
+  that asks for them is charged their cost (see :meth:`.dispatch.Dispatcher.settle_unsent`).
 """
 
 from __future__ import annotations
@@ -33,94 +37,19 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tqdm import tqdm
-
-from .cache import CachedAnswer
-from .retry import RETRYABLE_STATUS, RequestFailed, call_with_retries, classify
-
-if TYPE_CHECKING:
-    from .base import APIChatLM, Outcome, Prepared
+from .args import BatchSettings
+from .contract import Provider
+from .dispatch import Dispatcher
+from .errors import BatchModeError
+from .retry import RequestFailed, call_with_retries
+from .values import BatchStatus, ItemFailed, Outcome, Prepared
 
 STATE_FILE = "batches.json"
-BATCH_FALLBACKS = ("batch", "sync")
-DEFAULT_POLL_S = 5.0
 MAX_POLL_S = 60.0
-
-
-class BatchModeError(SystemExit):
-    """``batch=true`` cannot run as asked; uncaught, it ends the program with its one-line message."""
-
-
-@dataclass(frozen=True)
-class BatchSettings:
-    """``batch_fallback`` (``batch`` or ``sync``) and the first polling interval in seconds."""
-
-    fallback: str
-    poll_s: float
-
-
-@dataclass(frozen=True)
-class ItemError:
-    """A batch item that got no answer: ``kind`` errored / expired / canceled, and whether to retry it."""
-
-    kind: str
-    message: str
-    retryable: bool
-
-
-@dataclass(frozen=True)
-class BatchStatus:
-    """A batch as the provider reports it: ended or not, and its items by state."""
-
-    ended: bool
-    succeeded: int
-    errored: int
-    expired: int
-    processing: int
-
-
-def batch_settings(extra: dict[str, Any], dry_run: bool) -> BatchSettings | None:
-    """Pop ``batch``, ``batch_fallback`` and ``batch_poll`` from the model args; None unless ``batch=true``.
-
-    Raises:
-        BatchModeError: ``batch=true`` with ``dry_run=true``.
-        ValueError: a ``batch_fallback`` or ``batch_poll`` that is not valid.
-    """
-    from .base import _as_bool
-
-    enabled = _as_bool(extra.pop("batch", False))
-    fallback = str(extra.pop("batch_fallback", "batch")).strip().lower()
-    poll = extra.pop("batch_poll", DEFAULT_POLL_S)
-    if fallback not in BATCH_FALLBACKS:
-        raise ValueError(f"model argument batch_fallback={fallback!r}: use batch_fallback=batch or batch_fallback=sync")
-    try:
-        poll_s = float(poll)
-    except (TypeError, ValueError):
-        poll_s = -1.0
-    if poll_s <= 0:
-        raise ValueError(f"model argument batch_poll={poll!r}: give the first polling interval in seconds (> 0)")
-    if not enabled:
-        return None
-    if dry_run:
-        raise BatchModeError(
-            "meds-bench: batch=true with dry_run=true: the dry run already shows the batch cost; drop one of them"
-        )
-    return BatchSettings(fallback, poll_s)
-
-
-def http_item_error(status: int, message: str) -> ItemError:
-    """An item the provider answered with HTTP ``status``: retried like a synchronous request would be."""
-    return ItemError("errored", f"HTTP {status}: {message}", status in RETRYABLE_STATUS or status >= 500)
-
-
-def exception_item_error(exc: BaseException) -> ItemError:
-    """An item whose response could not be read (``parse_response`` raised ``exc``)."""
-    retryable, _, message = classify(exc)
-    return ItemError("errored", message, retryable)
 
 
 class BatchState:
@@ -166,47 +95,62 @@ class BatchState:
                     record["state"] = state
 
 
-def run_batches(lm: APIChatLM, unique: dict[str, Prepared], disable_tqdm: bool) -> dict[str, Outcome]:
+def run_batches(
+    dispatcher: Dispatcher, settings: BatchSettings, cache_dir: Path, unique: dict[str, Prepared], quiet: bool
+) -> dict[str, Outcome]:
     """The outcome of each distinct request of a ``batch=true`` run; see the module docstring."""
     stop = threading.Event()
     outcomes: dict[str, Outcome] = {}
     todo: dict[str, Prepared] = {}
     for key, item in unique.items():
-        if item.error is not None or lm.cache.get(key) is not None:
-            outcomes[key] = lm._answer(item, stop)  # refused or cached: nothing is sent
+        settled = dispatcher.settle_unsent(item)  # refused or cached: nothing is sent
+        if settled is not None:
+            outcomes[key] = settled
         else:
             todo[key] = item
-    runner = _Runner(lm, outcomes, stop, disable_tqdm)
+    runner = _Runner(dispatcher, settings, BatchState(cache_dir), outcomes, stop, quiet)
     try:
         if todo:
-            lm._client_once()
+            dispatcher.provider.client()
             runner.run(todo)
     except KeyboardInterrupt:
         print(
-            f"[{lm.provider}:{lm.model}] interrupted: the submitted batches go on at the provider; rerun the same "
-            f"command to collect them, or cancel them with `meds-bench batches cancel --cache {lm.cache_dir}`",
+            f"[{dispatcher.label}] interrupted: the submitted batches go on at the provider; rerun the same "
+            f"command to collect them, or cancel them with `meds-bench batches cancel --cache {cache_dir}`",
             file=sys.stderr,
         )
         raise
     finally:
-        lm._summarise()
+        dispatcher.summarise()
     return outcomes
 
 
 class _Runner:
     """One ``batch=true`` call: submission, polling, collection and follow-ups."""
 
-    def __init__(self, lm: APIChatLM, outcomes: dict[str, Outcome], stop: threading.Event, quiet: bool) -> None:
-        self.lm = lm
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        settings: BatchSettings,
+        state: BatchState,
+        outcomes: dict[str, Outcome],
+        stop: threading.Event,
+        quiet: bool,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.provider: Provider = dispatcher.provider
+        self.settings = settings
+        self.state = state
         self.outcomes = outcomes
         self.stop = stop
-        self.quiet = quiet or not lm.progress
-        self.state = BatchState(lm.cache_dir)
-        self.tag = f"[{lm.provider}:{lm.model}]"
+        self.quiet = quiet
+        self.tag = f"[{dispatcher.label}]"
+        self.endpoint = dispatcher.base_url or ""
         self.reserved: dict[str, float] = {}  # batch id -> budget reserved for its items
         self.resumed: set[str] = set()  # ids of the batches an earlier process submitted
 
     def run(self, todo: dict[str, Prepared]) -> None:
+        d = self.dispatcher
         live = self._recorded(todo)
         pending, rounds = dict(todo), 0
         while pending:
@@ -217,37 +161,36 @@ class _Runner:
             if not retry:
                 return
             rounds += 1
-            if self.lm.batch_mode.fallback == "sync":
+            if self.settings.fallback == "sync":
                 print(f"{self.tag} {len(retry)} batch item(s) unanswered: sending them one by one", file=sys.stderr)
                 items = [item for item, _ in retry.values()]
-                with ThreadPoolExecutor(max_workers=self.lm.num_concurrent) as pool:
-                    for item, outcome in zip(
-                        items, pool.map(lambda i: self.lm._answer(i, self.stop), items), strict=True
-                    ):
+                with ThreadPoolExecutor(max_workers=d.num_concurrent) as pool:
+                    for item, outcome in zip(items, pool.map(lambda i: d.answer(i, self.stop), items), strict=True):
                         self.outcomes[item.key] = outcome
                 return
-            if rounds > self.lm.policy.max_retries:
+            if rounds > d.policy.max_retries:
                 for item, error in retry.values():
                     self._fail(item, f"batch item {error.kind} after {rounds} batches: {error.message}")
                 return
             for item, _ in retry.values():
-                self.lm.ledger.record_retry(item.task)
+                d.ledger.record_retry(item.task)
             print(f"{self.tag} {len(retry)} batch item(s) errored or expired: follow-up batch", file=sys.stderr)
             pending = {key: item for key, (item, _) in retry.items()}
 
     def _recorded(self, todo: dict[str, Prepared]) -> list[dict[str, Any]]:
         """Uncollected batches of this provider, model and endpoint that carry requests of ``todo``."""
-        endpoint = self.lm.base_url or ""
+        d = self.dispatcher
         live = [
             record
             for record in self.state.records()
             if record["state"] == "submitted"
-            and (record["provider"], record["model"], record["endpoint"]) == (self.lm.provider, self.lm.model, endpoint)
+            and (record["provider"], record["model"], record["endpoint"])
+            == (self.provider.provider, d.model, self.endpoint)
             and not todo.keys().isdisjoint(record["keys"])
         ]
         for record in live:
-            committed = sum(_batch_worst(self.lm, todo[key]) for key in record["keys"] if key in todo)
-            self.lm.ledger.hold(committed)  # already at the provider: it counts against max_cost_usd
+            committed = sum(d.worst_case_usd(todo[key], batch=True) for key in record["keys"] if key in todo)
+            d.ledger.hold(committed)  # already at the provider: it counts against max_cost_usd
             self.reserved[record["id"]] = committed
             self.resumed.add(record["id"])
             print(
@@ -256,26 +199,20 @@ class _Runner:
             )
         return live
 
-    def _fail(self, item: Prepared, message: str) -> None:
-        from .base import Outcome
-
-        self.lm.ledger.record_failure(item.task, item.doc_id, message)
-        self.outcomes[item.key] = Outcome("", "failed", message)
+    def _fail(self, item: Prepared, why: str | ItemFailed) -> None:
+        self.outcomes[item.key] = self.dispatcher.record_failure(item, why)
 
     def _submit(self, items: dict[str, Prepared]) -> list[dict[str, Any]]:
         """Budget ``items`` at the batch rates, cut them to the provider's limits, submit and record them."""
-        from .base import Outcome
-
-        lm, chunks, sizes = self.lm, [], []
-        max_requests, max_bytes = lm.batch_limits
+        d, chunks, sizes = self.dispatcher, [], []
+        max_requests, max_bytes = self.provider.batch_limits
         for key, item in items.items():
-            worst = _batch_worst(lm, item)
-            if self.stop.is_set() or not lm.ledger.reserve(worst):
-                self.stop.set()
-                lm.ledger.record_failure(item.task, item.doc_id, "not sent: max_cost_usd reached", budget=True)
-                self.outcomes[key] = Outcome("", "skipped_budget", "not sent: max_cost_usd reached")
+            worst = d.worst_case_usd(item, batch=True)
+            refused = d.admit(item, worst, self.stop)
+            if refused is not None:
+                self.outcomes[key] = refused
                 continue
-            line = lm.batch_line(key, item.body)
+            line = self.provider.batch_line(key, item.body)
             size = len(json.dumps(line, ensure_ascii=False).encode()) + 1
             if not chunks or len(chunks[-1][0]) >= max_requests or sizes[-1] + size > max_bytes:
                 chunks.append(([], []))
@@ -286,19 +223,19 @@ class _Runner:
         records = []
         for lines, carried in chunks:
             try:
-                batch_id = self._poll(lambda lines=lines: lm.batch_submit(lines))
+                batch_id = self._poll(lambda lines=lines: self.provider.batch_submit(lines))
             except RequestFailed as err:
                 if getattr(err.__cause__, "status_code", None) == 404:
                     raise BatchModeError(f"meds-bench: batch=true: {self._no_endpoint(err.__cause__)}") from err
                 for item, worst in carried:
-                    lm.ledger.release(worst)
+                    d.ledger.release(worst)
                     self._fail(item, f"batch not submitted: {err}")
                 continue
             record = {
                 "id": batch_id,
-                "provider": lm.provider,
-                "model": lm.model,
-                "endpoint": lm.base_url or "",
+                "provider": self.provider.provider,
+                "model": d.model,
+                "endpoint": self.endpoint,
                 "keys": [line_item.key for line_item, _ in carried],
                 "created": time.time(),
                 "state": "submitted",
@@ -316,24 +253,22 @@ class _Runner:
 
     def _poll(self, fn: Callable[[], Any]) -> Any:
         """``fn`` under the retry policy (``self.stop`` is the budget's: it must not cut these retries short)."""
-        return call_with_retries(fn, self.lm.policy)
+        return call_with_retries(fn, self.dispatcher.policy)
 
-    def _wait(self, live: list[dict[str, Any]], pending: dict[str, Prepared]) -> dict[str, tuple[Prepared, ItemError]]:
+    def _wait(self, live: list[dict[str, Any]], pending: dict[str, Prepared]) -> dict[str, tuple[Prepared, ItemFailed]]:
         """Poll ``live`` until each has ended, collecting each as it ends; the items to retry."""
-        retry: dict[str, tuple[Prepared, ItemError]] = {}
+        retry: dict[str, tuple[Prepared, ItemFailed]] = {}
         if not live:
             return retry
-        bar = tqdm(
-            total=sum(len(r["keys"]) for r in live), desc=f"{self.tag[1:-1]} batch", disable=self.quiet, file=sys.stderr
-        )
+        bar = self.dispatcher.progress_bar(sum(len(r["keys"]) for r in live), f"{self.tag[1:-1]} batch", self.quiet)
         ended: dict[str, BatchStatus] = {}
-        delay, open_ = self.lm.batch_mode.poll_s, list(live)
+        delay, open_ = self.settings.poll_s, list(live)
         try:
             while open_:
                 running: list[BatchStatus] = []
                 for record in list(open_):
                     try:
-                        status = self._poll(lambda record=record: self.lm.batch_status(record["id"]))
+                        status = self._poll(lambda record=record: self.provider.batch_status(record["id"]))
                     except RequestFailed as err:
                         open_.remove(record)
                         for key in record["keys"]:
@@ -351,55 +286,42 @@ class _Runner:
                 bar.set_postfix_str(
                     f"succeeded={sum(s.succeeded for s in counts)} errored={sum(s.errored for s in counts)} "
                     f"expired={sum(s.expired for s in counts)} processing={sum(s.processing for s in running)} "
-                    f"${self.lm.ledger.spent:.4f}",
+                    f"${self.dispatcher.ledger.spent:.4f}",
                     refresh=True,
                 )
                 if open_:
                     time.sleep(delay)
-                    delay = min(delay * 2, max(self.lm.batch_mode.poll_s, MAX_POLL_S))
+                    delay = min(delay * 2, max(self.settings.poll_s, MAX_POLL_S))
         finally:
             bar.close()
         return retry
 
-    def _collect(self, record: dict[str, Any], pending: dict[str, Prepared]) -> dict[str, tuple[Prepared, ItemError]]:
+    def _collect(self, record: dict[str, Any], pending: dict[str, Prepared]) -> dict[str, tuple[Prepared, ItemFailed]]:
         """Store the answers of an ended batch; the items of this run it left unanswered and worth retrying."""
-        lm, retry, seen = self.lm, {}, set()
+        d, retry, seen = self.dispatcher, {}, set()
         bodies = {key: pending[key].body for key in record["keys"] if key in pending}
         try:
-            results = list(self._poll(lambda: list(lm.batch_results(record["id"], bodies))))
+            results = list(self._poll(lambda: list(self.provider.batch_results(record["id"], bodies))))
         except RequestFailed as err:
-            results = [(key, ItemError("errored", f"results not read: {err}", True)) for key in bodies]
+            results = [(key, ItemFailed("errored", f"results not read: {err}", True)) for key in bodies]
         for key, result in results:
             seen.add(key)
             item = pending.get(key)
             if item is None or key in self.outcomes:  # not asked for by this run: keep a good answer anyway
-                if not isinstance(result, ItemError) and not result.output_limit and lm.cache.get(key) is None:
-                    answer = CachedAnswer(
-                        result.text,
-                        result.input_tokens,
-                        result.output_tokens,
-                        result.thinking,
-                        result.reasoning_tokens,
-                        batch_unreported=True,  # whichever run asks for it is charged its cost
-                    )
-                    lm.cache.put(key, lm.provider, lm.model, answer)
+                if not isinstance(result, ItemFailed):
+                    d.keep_unasked(key, result)
                 continue
-            if isinstance(result, ItemError):
+            if isinstance(result, ItemFailed):
                 if result.retryable:
                     retry[key] = (item, result)
                 else:
-                    self._fail(item, f"batch item {result.kind}: {result.message}")
+                    self._fail(item, result)
                 continue
             answer = replace(result, batch=True, earlier=record["id"] in self.resumed)
-            self.outcomes[key] = lm._record_answer(item, answer)
+            self.outcomes[key] = d.record_answer(item, answer)
         for key in bodies.keys() - seen:
             if key not in self.outcomes:
-                retry[key] = (pending[key], ItemError("errored", "no result returned for this item", True))
-        lm.ledger.release(self.reserved.pop(record["id"], 0.0))
+                retry[key] = (pending[key], ItemFailed("errored", "no result returned for this item", True))
+        d.ledger.release(self.reserved.pop(record["id"], 0.0))
         self.state.set_state(record["id"], "collected")
         return retry
-
-
-def _batch_worst(lm: APIChatLM, item: Prepared) -> float:
-    """What ``item`` may cost at the batch rates: its counted prompt and its full output limit."""
-    return lm.price.cost(item.prompt_tokens, lm.output_limit(item.gen), batch=True) if lm.price else 0.0

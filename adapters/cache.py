@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -25,6 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+CACHE_ENV = "MEDS_BENCH_API_CACHE"
+DEFAULT_CACHE_DIR = Path("~/.cache/meds_bench/api")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -46,6 +50,12 @@ ADDED_COLUMNS = {
     "reasoning_tokens": "INTEGER NOT NULL DEFAULT 0",
     "batch_unreported": "INTEGER NOT NULL DEFAULT 0",
 }
+
+
+def resolve_cache_dir(given: str | Path | None = None) -> Path:
+    """The cache directory: ``given`` (model arg ``cache_dir``, ``--cache``), else ``$MEDS_BENCH_API_CACHE``,
+    else ``~/.cache/meds_bench/api``; the one resolver for the adapters and ``meds-bench batches``."""
+    return Path(given or os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR).expanduser()
 
 
 def request_key(provider: str, endpoint: str | None, body: dict[str, Any]) -> str:

@@ -14,3 +14,7 @@ class MissingCredentials(AdapterError):
 class RunStopped(AdapterError):
     """A request failed in a way no retry or rerun can fix (unknown or retired model, refused key,
     a request form the model rejects): the run stops; answers received so far stay in the cache."""
+
+
+class BatchModeError(SystemExit):
+    """``batch=true`` cannot run as asked; uncaught, it ends the program with its one-line message."""

@@ -1,9 +1,10 @@
 """Model families: what each provider model takes in a request, read from ``models.json``.
 
-One row per family (longest-prefix match on the model id) holds its prices, context window, largest
-output, which sampling parameters it accepts, its thinking control and the reasoning efforts it
-takes. :func:`thinking_plan` turns a ``reasoning_effort`` into the request fields of that family and
-the output allowance the thinking needs on top of the task's own answer budget.
+One row per family (longest-prefix match on the model id) holds its prices (read by :mod:`.cost`, the
+one home of prices and batch rates), context window, largest output, which sampling parameters it
+accepts, its thinking control and the reasoning efforts it takes. :func:`thinking_plan` turns a
+``reasoning_effort`` into the request fields of that family and the output allowance the thinking
+needs on top of the task's own answer budget.
 """
 
 from __future__ import annotations
@@ -42,8 +43,6 @@ class Family:
     context: int | None = None
     max_output: int | None = None
     retired: str | None = None
-    paper: bool = False
-    prices: tuple[float, float, float, float] | None = None  # input, output, batch input, batch output
 
     @property
     def known(self) -> bool:
@@ -67,12 +66,6 @@ def table() -> dict[str, dict[str, Any]]:
     return json.loads(text)["families"]
 
 
-def checked_on() -> str:
-    """The date the table was last checked against the providers' pages."""
-    text = resources.files(__package__).joinpath("models.json").read_text(encoding="utf-8")
-    return str(json.loads(text)["checked"])
-
-
 def longest_prefix(model: str, names: Any) -> str | None:
     """The entry of ``names`` equal to ``model``, else the longest one ``model`` starts with; None if none."""
     matches = [name for name in names if model.startswith(name)]
@@ -87,10 +80,6 @@ def family_for(provider: str, model: str) -> Family:
     if name is None:
         return Family(None, provider, thinking="reasoning" if provider == "openai" else "adaptive")
     row = rows[name]
-    prices = None
-    if "input" in row:
-        prices = (row["input"], row["output"], row.get("batch_input", row["input"] / 2),
-                  row.get("batch_output", row["output"] / 2))  # fmt: skip
     return Family(
         name=name,
         provider=provider,
@@ -101,8 +90,6 @@ def family_for(provider: str, model: str) -> Family:
         context=row.get("context"),
         max_output=row.get("max_output"),
         retired=row.get("retired"),
-        paper=bool(row.get("paper")),
-        prices=prices,
     )
 
 

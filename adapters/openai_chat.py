@@ -7,8 +7,9 @@ Two request forms, chosen by the model's family row (:mod:`.families`): the stan
 (``max_tokens``, ``temperature``, ``top_p``, ``stop``) and the reasoning-model one (o-series, gpt-5),
 which takes ``max_completion_tokens`` (the task's answer budget plus the thinking allowance),
 ``reasoning_effort`` and no sampling settings or stop sequences (stops are applied locally). When the
-server answers 400 naming a parameter of the other form as unsupported, the request is sent once more
-in the other form, which is kept for the rest of the run. Cache keys are those of the form chosen by name.
+server answers 400 naming a parameter of the other form as unsupported, the retry loop sends the
+request again at once in the other form (:meth:`OpenAIChatLM.adapt_form`), which is kept for the rest
+of the run. Cache keys are those of the form chosen by name.
 
 Thinking: a message's ``reasoning_content`` / ``reasoning`` field, or a reply that opens with a
 ``<think>`` block (or ends its thinking with ``think_end_token``), is split off before stop sequences
@@ -28,11 +29,12 @@ from typing import Any
 
 from lm_eval.api.registry import register_model
 
-from .base import Answer, APIChatLM, Generation, _as_bool
-from .batch import BatchStatus, ItemError, exception_item_error, http_item_error
+from .args import as_bool
+from .base import APIChatLM
 from .families import ModelArgError, ThinkingPlan, thinking_plan
-from .retry import MalformedResponse
+from .retry import MalformedResponse, exception_item_error, http_item_error
 from .thinking import split_inline_thinking
+from .values import Answer, BatchStatus, Generation, ItemFailed
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,11 @@ REASONING_ONLY = frozenset({"max_completion_tokens"})
 _NAMED_PARAM = re.compile(
     r"(?:[Uu]nsupported (?:parameter|value)|[Uu]nrecognized request argument(?: supplied)?)\W*'?(\w+)"
 )
+
+
+class StopsCutThinking(Exception):
+    """A reply whose thinking the server's stop sequences cut: stops apply locally from now on, and the
+    request is sent again without them (a decision of the retry loop, see :meth:`OpenAIChatLM.adapt_form`)."""
 
 
 def rejected_parameter(err: BaseException) -> str | None:
@@ -74,7 +81,7 @@ def _template_kwargs(value: Any, enable_thinking: Any) -> dict[str, Any] | None:
             )
     kwargs = dict(value or {})
     if enable_thinking not in (None, ""):
-        kwargs["enable_thinking"] = _as_bool(enable_thinking)
+        kwargs["enable_thinking"] = as_bool(enable_thinking)
     return kwargs or None
 
 
@@ -101,9 +108,18 @@ class OpenAIChatLM(APIChatLM):
         # A model that thinks inline needs its stop sequences applied after the thinking is split off.
         self._stops_local = self.think_end_token is not None
         self._uploads: dict[str, str] = {}  # batch input files uploaded, by content hash, until a batch uses one
+        self._switched_to: bool | None = None  # the form a 400 naming a parameter switched to (None: by name)
         super().__init__(**kwargs)
-        self._named_reasoning = self.family.known and self.family.thinking == "reasoning"
-        self._reasoning = self._named_reasoning  # the form in use; a 400 naming a parameter switches it
+
+    @property
+    def _named_reasoning(self) -> bool:
+        """Whether the family row names the reasoning form (max_completion_tokens)."""
+        return self.family.known and self.family.thinking == "reasoning"
+
+    @property
+    def _reasoning(self) -> bool:
+        """Whether requests use the reasoning form: as named, until a 400 switched it for the run."""
+        return self._named_reasoning if self._switched_to is None else self._switched_to
 
     def make_client(self) -> Any:
         import openai
@@ -113,7 +129,7 @@ class OpenAIChatLM(APIChatLM):
     def thinking_plan(self, answer_tokens: int) -> ThinkingPlan:
         """As the family row says, but by the form in use: the reasoning form always thinks, and a
         reasoning family whose server turned out to take only the standard form does not."""
-        family, form = self.family, getattr(self, "_reasoning", None)
+        family, form = self.family, self._reasoning
         if form is True and family.thinking_default == "off":
             family = replace(family, thinking="reasoning", thinking_default="always")
         elif form is False and family.known and family.thinking == "reasoning":
@@ -138,7 +154,7 @@ class OpenAIChatLM(APIChatLM):
         if reasoning:
             body["max_completion_tokens"] = gen.max_tokens + plan.allowance
             if plan.thinks or plan.fields:
-                self._note("provider default sampling (reasoning models take no sampling parameters)")
+                self.note("provider default sampling (reasoning models take no sampling parameters)")
             body.update(plan.fields)
         else:
             body["max_tokens"] = gen.max_tokens + plan.allowance
@@ -151,34 +167,28 @@ class OpenAIChatLM(APIChatLM):
             body["chat_template_kwargs"] = self.chat_template_kwargs
         return body
 
+    def request_body(self, body: dict[str, Any], gen: Generation) -> dict[str, Any]:
+        """``body`` in the form this run learnt: the other form after a switch, stops local after a cut."""
+        if self._reasoning != self._named_reasoning or (self._stops_local and "stop" in body):
+            return self._body(body["messages"], gen, self._reasoning, stops=not self._stops_local)
+        return body
+
+    def adapt_form(self, err: BaseException, body: dict[str, Any]) -> bool:
+        """Switch to the other request form when a 400 names a parameter of the form ``body`` used; stops
+        already apply locally after :class:`StopsCutThinking`. Either way: send again in the new form."""
+        if isinstance(err, StopsCutThinking):
+            return True
+        reasoning = "max_completion_tokens" in body
+        param = rejected_parameter(err)
+        if param not in (REASONING_ONLY if reasoning else STANDARD_ONLY):
+            return False  # not a form problem: the dispatcher's field rule or the retry policy decides
+        self._switch_form(to_reasoning=not reasoning, param=param)
+        return True
+
     def send(self, body: dict[str, Any], gen: Generation) -> Answer:
-        reasoning = self._reasoning
-        if reasoning != self._named_reasoning or (self._stops_local and "stop" in body):
-            body = self.without_removed(self._body(body["messages"], gen, reasoning, stops=not self._stops_local))
-        try:
-            return self._post(body, gen)
-        except Exception as err:
-            param = rejected_parameter(err)
-            if param not in (REASONING_ONLY if reasoning else STANDARD_ONLY):
-                raise  # not a form problem: the shared fallback or the retry layer decides
-            self._switch_form(to_reasoning=not reasoning, param=param)
-        return self._post(self.without_removed(self._body(body["messages"], gen, not reasoning, stops=False)), gen)
-
-    def rejected_parameter(self, err: BaseException) -> str | None:
-        return rejected_parameter(err)
-
-    def _switch_form(self, to_reasoning: bool, param: str) -> None:
-        with self._form_lock:
-            if self._reasoning == to_reasoning:
-                return
-            self._reasoning = to_reasoning
-        form = "max_completion_tokens (+ thinking allowance)" if to_reasoning else "max_tokens"
-        log.warning("%s rejects %r: requests now use %s for the rest of the run", self.model, param, form)
-
-    def _post(self, body: dict[str, Any], gen: Generation) -> Answer:
         # The SDK's generic POST: its auth, base URL, timeouts and error types, without the typed-parameter
         # transform and response models, which cost more CPU than everything else per request.
-        data = self._client_once().post("/chat/completions", body=body, cast_to=object)
+        data = self.client().post("/chat/completions", body=body, cast_to=object)
         answer = self.parse_response(data, body)
         if not ("stop" in body and _cut_inside_thinking(data, self.think_end_token)):
             return answer
@@ -187,8 +197,18 @@ class OpenAIChatLM(APIChatLM):
         if first:
             log.warning("%s thinks inline and the server's stop sequences cut the thinking: stops now apply "
                         "locally for the rest of the run", self.model)  # fmt: skip
-        retry = {k: v for k, v in body.items() if k != "stop"}
-        return self.parse_response(self._client_once().post("/chat/completions", body=retry, cast_to=object), retry)
+        raise StopsCutThinking(f"{self.model}: the server's stop sequences cut the thinking")
+
+    def rejected_parameter(self, err: BaseException) -> str | None:
+        return rejected_parameter(err)
+
+    def _switch_form(self, to_reasoning: bool, param: str) -> None:
+        with self._form_lock:
+            if self._reasoning == to_reasoning:
+                return
+            self._switched_to = to_reasoning
+        form = "max_completion_tokens (+ thinking allowance)" if to_reasoning else "max_tokens"
+        log.warning("%s rejects %r: requests now use %s for the rest of the run", self.model, param, form)
 
     def parse_response(self, data: Any, body: dict[str, Any]) -> Answer:
         """The answer of a chat completion, its thinking split off."""
@@ -219,7 +239,7 @@ class OpenAIChatLM(APIChatLM):
     def batch_submit(self, lines: list[dict[str, Any]]) -> str:
         """Upload ``lines`` as a JSONL file and start a batch on it; its id. A retry after a failed create
         reuses the file already uploaded for the same lines."""
-        client = self._client_once()
+        client = self.client()
         data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
         digest = hashlib.sha256(data).hexdigest()
         if digest not in self._uploads:
@@ -233,7 +253,7 @@ class OpenAIChatLM(APIChatLM):
 
     def batch_status(self, batch_id: str) -> BatchStatus:
         """Where the batch stands; its items count as expired once the whole batch has expired."""
-        batch = self._client_once().batches.retrieve(batch_id)
+        batch = self.client().batches.retrieve(batch_id)
         counts = batch.request_counts
         total, done, failed = (counts.total, counts.completed, counts.failed) if counts else (0, 0, 0)
         left = max(0, total - done - failed)
@@ -245,15 +265,15 @@ class OpenAIChatLM(APIChatLM):
 
     def batch_results(
         self, batch_id: str, bodies: dict[str, dict[str, Any]]
-    ) -> Iterator[tuple[str, Answer | ItemError]]:
+    ) -> Iterator[tuple[str, Answer | ItemFailed]]:
         """Each item of an ended batch from its output and error files (``bodies``: the requests by custom_id)."""
-        client = self._client_once()
+        client = self.client()
         batch = client.batches.retrieve(batch_id)
         if batch.status == "failed":  # the input file was refused as a whole: sending it again cannot help
             errors = batch.errors.data if batch.errors and batch.errors.data else []
             message = "; ".join(str(e.message) for e in errors) or "the batch failed validation"
             for key in bodies:
-                yield key, ItemError("errored", f"batch {batch_id} failed: {message}", False)
+                yield key, ItemFailed("errored", f"batch {batch_id} failed: {message}", False)
             return
         seen = set()
         for file_id in (batch.output_file_id, batch.error_file_id):
@@ -266,14 +286,14 @@ class OpenAIChatLM(APIChatLM):
                     yield row["custom_id"], self._batch_item(row, bodies.get(row["custom_id"], {}))
         if batch.status == "cancelled":  # someone stopped it (`meds-bench batches cancel`): no follow-up
             for key in bodies.keys() - seen:
-                yield key, ItemError("canceled", f"batch {batch_id} was cancelled", False)
+                yield key, ItemFailed("canceled", f"batch {batch_id} was cancelled", False)
 
-    def _batch_item(self, row: dict[str, Any], body: dict[str, Any]) -> Answer | ItemError:
+    def _batch_item(self, row: dict[str, Any], body: dict[str, Any]) -> Answer | ItemFailed:
         error = row.get("error")
         if error:  # not run: expired or cancelled with its batch, or refused by the batch runner
             code = str(error.get("code") or "error")
             kind = {"batch_expired": "expired", "batch_cancelled": "canceled"}.get(code, "errored")
-            return ItemError(kind, f"{code}: {error.get('message', '')}", kind != "canceled")
+            return ItemFailed(kind, f"{code}: {error.get('message', '')}", kind != "canceled")
         response = row.get("response") or {}
         status = int(response.get("status_code") or 0)
         data = response.get("body") or {}
@@ -287,7 +307,7 @@ class OpenAIChatLM(APIChatLM):
 
     def batch_cancel(self, batch_id: str) -> None:
         """Ask the provider to stop the batch (finished items stay billed and downloadable)."""
-        self._client_once().batches.cancel(batch_id)
+        self.client().batches.cancel(batch_id)
 
 
 def _choice_and_text(data: Any) -> tuple[dict[str, Any], str]:

@@ -1,4 +1,4 @@
-"""One retry policy for every provider: exponential backoff with full jitter, honouring Retry-After.
+"""The one retry loop of every request: exponential backoff with full jitter, honouring Retry-After.
 
 The SDKs' built-in retries are switched off (``max_retries=0`` on the client) so that both
 providers share this policy, its counters, a configurable backoff base, and the treatment of
@@ -6,6 +6,14 @@ malformed response bodies as transient. Retried: HTTP 408, 409, 429, 5xx (Anthro
 included), timeouts, dropped connections and unparseable bodies. Any other 4xx fails at once
 with the provider's own message. A request still failing after ``max_retries`` retries raises
 :class:`RequestFailed`; the caller records it and the run goes on.
+
+Before any of that, the loop asks a request that can adapt (:class:`Adaptable`) whether the failure
+changed its form for the run (a rejected field dropped, the other request form chosen): then it is
+sent again at once, neither waited for nor counted as a retry.
+
+Hand-written rather than on tenacity: each of its decisions (adapt without waiting or counting, the
+server's wait capped, a wait the run's stop event cuts short, the provider's message on giving up)
+would be a custom tenacity callback, so the library would add a layer without removing code.
 """
 
 from __future__ import annotations
@@ -17,11 +25,25 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+
+from .values import ItemFailed
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
+MAX_ADAPTATIONS = 4  # form changes per request: more means the server contradicts itself
+
+
+class Adaptable(Protocol[T_co]):
+    """A request the loop sends by calling it, and asks after a failure whether its form changed."""
+
+    def __call__(self) -> T_co: ...
+
+    def adapt(self, exc: BaseException) -> bool:
+        """Whether ``exc`` changed the request's form for the run (so that it is worth sending again at once)."""
+        ...
 
 
 class RequestFailed(Exception):
@@ -55,6 +77,11 @@ class RetryPolicy:
     def backoff(self, retry_number: int) -> float:
         """Full-jitter exponential wait before retry ``retry_number`` (0-based)."""
         return random.uniform(0, min(self.cap, self.base * (2**retry_number)))
+
+
+def retryable_status(status: int) -> bool:
+    """Whether an HTTP status is worth a retry: 408, 409, 429 and every 5xx."""
+    return status in RETRYABLE_STATUS or status >= 500
 
 
 def _status_of(exc: BaseException) -> int | None:
@@ -93,8 +120,7 @@ def classify(exc: BaseException) -> tuple[bool, float | None, str]:
     if status is not None:
         response = getattr(exc, "response", None)
         wait = parse_retry_after(getattr(response, "headers", None))
-        retryable = status in RETRYABLE_STATUS or status >= 500
-        return retryable, wait, f"HTTP {status}: {message}"
+        return retryable_status(status), wait, f"HTTP {status}: {message}"
     name = type(exc).__name__
     # Timeouts, dropped connections (both SDKs' APIConnectionError/APITimeoutError and raw transport
     # errors) and bodies that are not the JSON the SDK expects are all transient.
@@ -108,18 +134,44 @@ def classify(exc: BaseException) -> tuple[bool, float | None, str]:
     return transient, None, f"{name}: {message}"
 
 
+def provider_message(err: BaseException) -> str:
+    """The provider's own error message of an SDK exception (``error.message`` of its body), else its text."""
+    body = getattr(err, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return str(message) if message else str(getattr(err, "message", None) or err)
+
+
+def http_item_error(status: int, message: str) -> ItemFailed:
+    """A batch item the provider answered with HTTP ``status``: retried like a synchronous request would be."""
+    return ItemFailed("errored", f"HTTP {status}: {message}", retryable_status(status))
+
+
+def exception_item_error(exc: BaseException) -> ItemFailed:
+    """A batch item whose response could not be read (``parse_response`` raised ``exc``), classified like a
+    synchronous failure."""
+    retryable, _, message = classify(exc)
+    return ItemFailed("errored", message, retryable)
+
+
 def call_with_retries(
-    fn: Callable[[], T],
+    fn: Callable[[], T] | Adaptable[T],
     policy: RetryPolicy,
     stop: threading.Event | None = None,
     on_retry: Callable[[str], None] | None = None,
 ) -> T:
-    """Run ``fn`` until it succeeds, fails permanently or exhausts ``policy.max_retries`` retries."""
-    attempt = 0
+    """Run ``fn`` until it succeeds, fails permanently or exhausts ``policy.max_retries`` retries; an
+    :class:`Adaptable` ``fn`` whose form a failure changed is run again at once (at most
+    ``MAX_ADAPTATIONS`` times)."""
+    adapt = getattr(fn, "adapt", None)
+    attempt = adaptations = 0
     while True:
         try:
             return fn()
         except Exception as exc:  # noqa: BLE001 - every SDK error is classified below
+            if adapt is not None and adaptations < MAX_ADAPTATIONS and adapt(exc):
+                adaptations += 1
+                continue
             retryable, wait, message = classify(exc)
             attempt += 1
             if not retryable or attempt > policy.max_retries:

@@ -16,10 +16,12 @@ from batch_fake_server import FakeBatchServer
 
 import meds_bench_adapters as adapters
 from meds_bench.cli import main as meds_bench
-from meds_bench_adapters.base import fit_messages, generation_settings
-from meds_bench_adapters.batch import BatchModeError, BatchState
+from meds_bench_adapters.batch import BatchState
 from meds_bench_adapters.cache import ResponseCache
+from meds_bench_adapters.context import fit_messages
 from meds_bench_adapters.cost import Ledger, Price, load_prices
+from meds_bench_adapters.errors import BatchModeError
+from meds_bench_adapters.lm_requests import generation_settings
 
 PROVIDERS = [
     (adapters.OpenAIChatLM, "gpt-4o", "openai_url"),
@@ -206,7 +208,7 @@ def test_budget_applies_to_the_batch_worst_case(tmp_path, prices, cls, model, ur
     with FakeBatchServer() as srv:
         probe = _lm(cls, model, srv, url_attr, tmp_path, prices)
         item = _requests(1)[0]
-        fit = adapters.base.fit_messages(
+        fit = adapters.context.fit_messages(
             json.loads(item.args[0]), probe.counter, probe.max_context_tokens, 32, probe.truncate
         )  # the prompt's count, as the budget takes it
         worst = probe.price.cost(fit.prompt_tokens, 32, batch=True)

@@ -8,7 +8,6 @@ import types
 import pytest
 
 import meds_bench_adapters as adapters
-from meds_bench_adapters.base import generation_settings
 from meds_bench_adapters.context import (
     EstimateCounter,
     TiktokenCounter,
@@ -17,6 +16,7 @@ from meds_bench_adapters.context import (
     fit_messages,
 )
 from meds_bench_adapters.families import family_for
+from meds_bench_adapters.lm_requests import generation_settings
 from meds_bench_adapters.openai_chat import rejected_parameter
 
 EST = EstimateCounter()

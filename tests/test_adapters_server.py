@@ -14,7 +14,7 @@ import pytest
 from adapters_fake_server import FakeLLMServer, make_instances, prompt_key
 
 import meds_bench_adapters as adapters
-from meds_bench_adapters import base
+from meds_bench_adapters import dispatch
 
 OPENAI_KEY = "sk-test-openai-KEYSTRING-0123456789"
 ANTHROPIC_KEY = "sk-ant-test-KEYSTRING-0123456789"
@@ -118,12 +118,12 @@ class _RecordedWaits:
 @pytest.mark.parametrize(("cls", "model", "url_attr"), PROVIDERS)
 def test_retry_after_is_honoured(tmp_path, monkeypatch, cls, model, url_attr) -> None:
     waits: list[float] = []
-    real = base.call_with_retries
+    real = dispatch.call_with_retries
 
     def recording(fn, policy, stop, on_retry):
         return real(fn, policy, _RecordedWaits(stop, waits), on_retry)
 
-    monkeypatch.setattr(base, "call_with_retries", recording)
+    monkeypatch.setattr(dispatch, "call_with_retries", recording)
     with FakeLLMServer(retry_after="7") as srv:
         requests = make_instances("meds_bench_mcqa_medqa_en", 1)
         lm = _lm(cls, model, srv, url_attr, tmp_path, backoff_base=0.001)
@@ -171,7 +171,7 @@ def test_permanent_400_stops_the_run_and_keeps_what_was_answered(server, tmp_pat
 
 
 def _body_args(request):
-    from meds_bench_adapters.base import generation_settings, parse_context
+    from meds_bench_adapters.lm_requests import generation_settings, parse_context
 
     return parse_context(request.args[0]), generation_settings(request.args[1], 256)
 

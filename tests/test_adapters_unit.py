@@ -11,7 +11,6 @@ import pytest
 
 import meds_bench_adapters as adapters
 from meds_bench_adapters import retry
-from meds_bench_adapters.base import generation_settings, parse_context, trim_at_stops
 from meds_bench_adapters.cache import CachedAnswer, ResponseCache, request_key
 from meds_bench_adapters.cost import Ledger, Price, load_prices, price_for
 from meds_bench_adapters.guard import (
@@ -20,6 +19,7 @@ from meds_bench_adapters.guard import (
     check_credentialed,
     credentialed_tasks,
 )
+from meds_bench_adapters.lm_requests import generation_settings, parse_context, trim_at_stops
 from meds_bench_adapters.retry import (
     MalformedResponse,
     RequestFailed,
@@ -267,7 +267,7 @@ def test_request_bodies_split_system_and_drop_invalid_stops(tmp_path) -> None:
 
 
 def test_failure_tally_counts_per_status_and_per_task():
-    from meds_bench_adapters.base import FailureTally
+    from meds_bench_adapters.tally import FailureTally
 
     tally = FailureTally()
     tally.add("task57", failed=2, output_limit=1, skipped_budget=0)

@@ -9,7 +9,6 @@ submits their unanswered requests afresh instead of waiting for them.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -17,9 +16,9 @@ from typing import Any
 
 
 def _cache_dir(arg: str | None) -> Path:
-    from meds_bench_adapters.base import CACHE_ENV, DEFAULT_CACHE_DIR
+    from meds_bench_adapters.cache import resolve_cache_dir
 
-    return Path(arg or os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR).expanduser()
+    return resolve_cache_dir(arg)
 
 
 def _adapter(record: dict[str, Any], cache: Path) -> Any:

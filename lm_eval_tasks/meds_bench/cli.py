@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -215,26 +216,26 @@ def _run_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
 
     setup_logging()
     hub_kernels_off_when_offline()
-    if adapters is not None:
-        adapters.PROCESS_TALLY.reset()
-    try:
-        HarnessCLI().execute(namespace)
-    except SystemExit as err:  # batch=true that cannot run as asked: its message is one line
-        if adapters is None or not isinstance(err, adapters.BatchModeError):
-            raise
-        print(err, file=sys.stderr)
-        return 2
-    except Exception as err:
-        if adapters is None or not isinstance(err, adapters.USER_ERRORS):
-            raise
-        print(f"meds-bench: {err}", file=sys.stderr)  # a bad model argument, or a failure no rerun can fix
-        return 4 if isinstance(err, adapters.RunStopped) else 2
-    return _unanswered_exit(adapters)
+    # The adapters made by this evaluation count their unanswered requests in a tally of its own.
+    with adapters.evaluation() if adapters is not None else nullcontext() as tally:
+        try:
+            HarnessCLI().execute(namespace)
+        except SystemExit as err:  # batch=true that cannot run as asked: its message is one line
+            if adapters is None or not isinstance(err, adapters.BatchModeError):
+                raise
+            print(err, file=sys.stderr)
+            return 2
+        except Exception as err:
+            if adapters is None or not isinstance(err, adapters.USER_ERRORS):
+                raise
+            print(f"meds-bench: {err}", file=sys.stderr)  # a bad model argument, or a failure no rerun can fix
+            return 4 if isinstance(err, adapters.RunStopped) else 2
+    return _unanswered_exit(tally)
 
 
-def _unanswered_exit(adapters) -> int:
+def _unanswered_exit(tally) -> int:
     """Exit 3 with one line when API requests of the run got no answer (how many per task), else 0."""
-    counts = adapters.failed_requests() if adapters is not None else {}
+    counts = tally.snapshot() if tally is not None else {}
     if not any(counts.values()):
         return 0
     parts = []
@@ -247,7 +248,7 @@ def _unanswered_exit(adapters) -> int:
             f"{counts['output_limit']} replies had no answer text because thinking used the output allowance "
             "(raise reasoning_tokens or lower reasoning_effort)"
         )
-    per_task = ", ".join(f"{task}: {n}" for task, n in adapters.PROCESS_TALLY.per_task().items())
+    per_task = ", ".join(f"{task}: {n}" for task, n in tally.per_task().items())
     print(f"meds-bench: {'; '.join(parts)}; they scored 0. Unanswered per task: {per_task}.", file=sys.stderr)
     return 3
 
