@@ -80,7 +80,7 @@ class APIChatLM(LM, Provider):
         if not args.model:
             raise ModelArgError(
                 f"--model meds-{self.provider} needs model=<id>, e.g. --model_args model={self.example_model} "
-                "(README lists the current model families)"
+                "(docs/api-models.md lists the current model families)"
             )
         self.args = args
         self.model = args.model
@@ -88,7 +88,7 @@ class APIChatLM(LM, Provider):
         if self.family.retired:
             raise ModelArgError(
                 f"{self.provider} model {self.model} was retired on {self.family.retired}: requests to it fail; "
-                f"choose a current model, e.g. model={self.example_model} (README lists the current families)"
+                f"choose a current model, e.g. model={self.example_model} (docs/api-models.md lists the families)"
             )
         base_url = args.base_url or os.environ.get(self.base_url_env) or None
         check_no_secrets({"base_url": base_url})

@@ -243,7 +243,7 @@ class Dispatcher:
                 f"{name}: the provider refused the credentials ({message}); check {self.provider.key_env} and its "
                 "access"
             )
-        return f"{name} rejects the request form ({message}); see README's model-family table"
+        return f"{name} rejects the request form ({message}); see the model-family table in docs/api-models.md"
 
     # --- a run ------------------------------------------------------------------------------------
 
