@@ -87,10 +87,13 @@ def _free_port() -> int:
 
 @pytest.fixture()
 def served(smollm2: Path, tmp_path: Path):
-    """`vllm serve` on a loopback port; its log is shown when the test fails; the server ends with the test."""
+    """vLLM's OpenAI-compatible server (what `vllm serve` runs; its module form, since the `vllm` command of the
+    CPU build stops on the same version lookup as lm-eval) on a loopback port; its log is shown when the test
+    fails; the server ends with the test."""
     port, log_path = _free_port(), tmp_path / "vllm-serve.log"
-    cmd = [str(Path(sys.executable).with_name("vllm")), "serve", str(smollm2), "--served-model-name", "smollm2"]
-    cmd += ["--dtype", "float32", "--max-model-len", "4096", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm2)]
+    cmd += ["--served-model-name", "smollm2", "--dtype", "float32", "--max-model-len", "4096"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
     with open(log_path, "w") as log:
         server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=ENV, start_new_session=True)
     try:
@@ -105,11 +108,12 @@ def served(smollm2: Path, tmp_path: Path):
                 time.sleep(1)
         yield f"http://127.0.0.1:{port}/v1", log_path
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
 
 
 def test_served_vllm_through_meds_openai_gives_the_in_process_answers(in_process, served, tmp_path):
