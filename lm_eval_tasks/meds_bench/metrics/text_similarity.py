@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
-from meds_bench.metrics.tokenization import tokenize
+from meds_bench.metrics.tokenization import reference_tokens, tokenize
 
 _SMOOTH = SmoothingFunction().method1
 SEGMENTED_LANGUAGES = ("zh", "ja")
@@ -166,6 +166,6 @@ def text_scores(prediction: object, reference: object, language: str = "en", str
     hyp_text = " ".join(hyp_tokens) if segmented else prediction
     if _shares_nothing(hyp_tokens, hyp_text, reference):
         return {"bleu1": 0.0, "rougeL": 0.0, "rouge1": 0.0}
-    ref_tokens = tokenize(reference, language)
+    ref_tokens = reference_tokens(reference, language)
     rouge_l, rouge_1 = _rouge(hyp_text, " ".join(ref_tokens) if segmented else reference)
     return {"bleu1": bleu1(hyp_tokens, ref_tokens), "rougeL": rouge_l, "rouge1": rouge_1}

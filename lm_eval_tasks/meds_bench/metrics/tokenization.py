@@ -102,6 +102,42 @@ def _janome():
     return Tokenizer(wakati=True)
 
 
+class TokenMemo:
+    """Tokenizations known to this process, by ``(language, text)``: read instead of tokenizing
+    again, and ``added`` lists (in order) the keys tokenized since it was made. ``meds-bench score``
+    fills it from and saves it to the on-disk reference cache (:mod:`meds_bench.metrics.token_cache`)."""
+
+    def __init__(self, known: dict[tuple[str, str], list[str]] | None = None) -> None:
+        self.known = known if known is not None else {}
+        self.added: list[tuple[str, str]] = []
+
+    def tokens(self, text: str, language: str) -> list[str]:
+        """``tokenize(text, language)``, tokenized only the first time."""
+        key = (language, text)
+        found = self.known.get(key)
+        if found is None:
+            found = self.known[key] = tokenize(text, language)
+            self.added.append(key)
+        return found
+
+
+_reference_memo: TokenMemo | None = None  # set by use_reference_memo; None: references are tokenized each time
+
+
+def use_reference_memo(memo: TokenMemo | None) -> None:
+    """Let :func:`reference_tokens` read and fill ``memo`` (None: tokenize every time, the default)."""
+    global _reference_memo
+    _reference_memo = memo
+
+
+def reference_tokens(text: str, language: str) -> list[str]:
+    """Tokens of a reference (gold) text: :func:`tokenize`, through the memo set by
+    :func:`use_reference_memo` if any. References repeat across runs and documents, predictions do not."""
+    if _reference_memo is None:
+        return tokenize(text, language)
+    return _reference_memo.tokens(text, language)
+
+
 def tokenize(text: str, language: str) -> list[str]:
     """Tokens of ``text`` for BLEU: ``list(jieba.cut(text))`` for ``zh``, janome surfaces for ``ja``
     (whitespace tokens kept, as in the original), :func:`word_tokenize` otherwise."""
