@@ -49,7 +49,7 @@ def test_cold_warm_and_no_cache_give_the_same_results_and_the_cache_holds_real_t
     assert cold == none and warm == none
     # one file per task whose golds were tokenized (the MCQA task tokenizes nothing)
     assert len(files) == 6
-    stored = {key: tokens for f in files for key, tokens in token_cache.load(cache, f.stem).items()}
+    stored = {key: token_cache.tokens_of(v) for f in files for key, v in token_cache.load(cache, f.stem).items()}
     gold_ja = ROWS[1][2]
     assert stored[("ja", gold_ja)] == tokenize(gold_ja, "ja")
     assert stored[("en", ROWS[2][2])] == ["Chest", "pain", "and", "dyspnoea", "suggest", "a", "clot", "."]
@@ -87,6 +87,13 @@ def test_a_damaged_or_foreign_cache_file_counts_as_absent(tmp_path):
     files[2].write_bytes(b"\xe9")  # marshal of nothing known
     assert score_files([preds], token_cache_dir=cache) == expected
     assert token_cache.load(cache, files[0].stem) != {}  # rewritten whole
+
+
+def test_stored_tokens_read_back_as_they_were_written(tmp_path):
+    sep = token_cache.SEP
+    entries = {("en", "a"): ["a", ".", ""], ("zh", " "): [" "], ("en", ""): [], ("en", "x"): [f"x{sep}y", "z"]}
+    token_cache.store(tmp_path, "k", entries)
+    assert {key: token_cache.tokens_of(v) for key, v in token_cache.load(tmp_path, "k").items()} == entries
 
 
 def test_the_key_changes_with_the_golds_and_the_task_not_their_order():

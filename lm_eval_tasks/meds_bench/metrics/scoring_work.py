@@ -109,7 +109,8 @@ def score_records(
     from meds_bench.metrics.tokenization import TokenMemo
 
     keys, stored = _cached(records, token_cache_dir) if token_cache_dir is not None else ({}, {})
-    memo = TokenMemo({key: tokens for entries in stored.values() for key, tokens in entries.items()})
+    known = {key: tokens for entries in stored.values() for key, tokens in entries.items()}
+    memo = TokenMemo(known, unpack=token_cache.tokens_of)
     try:
         if jobs <= 1 or len(records) < PARALLEL_MIN:
             _start(records, memo)

