@@ -63,7 +63,7 @@ def test_warm_cache_is_read_not_recomputed(tmp_path, monkeypatch):
     expected = score_files([preds], token_cache_dir=cache)
     golds = {gold for _, _, gold in ROWS}
     seen: list[str] = []
-    from meds_bench.metrics import text_similarity, tokenization
+    from meds_bench.metrics import tokenization
 
     real = tokenization.tokenize
 
@@ -71,8 +71,8 @@ def test_warm_cache_is_read_not_recomputed(tmp_path, monkeypatch):
         seen.append(text)
         return real(text, language)
 
-    monkeypatch.setattr(tokenization, "tokenize", counting)  # what the memo calls for golds
-    monkeypatch.setattr(text_similarity, "tokenize", counting)  # what text_scores calls for predictions
+    monkeypatch.setattr(tokenization, "tokenize", counting)
+    tokenization._short_prediction_tokens.cache_clear()  # predictions remembered by the first run
     assert score_files([preds], token_cache_dir=cache) == expected
     assert seen and not golds & set(seen)  # predictions tokenized, golds read from the cache
 

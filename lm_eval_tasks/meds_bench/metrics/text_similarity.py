@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
-from meds_bench.metrics.tokenization import reference_tokens, tokenize
+from meds_bench.metrics.tokenization import prediction_tokens, reference_tokens
 
 _SMOOTH = SmoothingFunction().method1
 SEGMENTED_LANGUAGES = ("zh", "ja")
@@ -161,6 +161,25 @@ def _shares_nothing(hyp_tokens: Sequence[str], hyp_text: str, reference: str) ->
     return not any(w in reference for sent in _rouge_sentences(hyp_text) for w in sent)
 
 
+# Characters from which NLTK's word tokenizer makes quote tokens, and the ROUGE sentence end.
+_QUOTE_OR_PERIOD = frozenset("\"'`.")
+
+
+def _disjoint_characters(prediction: str, reference: str) -> bool:
+    """True when no character of the prediction occurs in the reference, and the prediction holds no
+    quote or period: then all three scores are 0 without tokenizing either text.
+
+    Every BLEU token and every non-empty ROUGE word of the prediction is then a non-empty substring
+    of it (a tokenizer only splits; quote tokens need a quote character; an empty ROUGE word needs a
+    period-separated piece that is only whitespace, so a period or an all-whitespace text, which
+    :func:`text_scores` has already answered), and no such substring can occur in the reference. This is
+    the case of answers in one script scored against golds in another (Latin letters against Chinese
+    or Japanese), and spares loading the segmenters. Equality with the full computation is tested.
+    """
+    chars = set(prediction)
+    return not (chars & _QUOTE_OR_PERIOD) and not any(c in reference for c in chars)
+
+
 def text_scores(prediction: object, reference: object, language: str = "en", strip: bool = False) -> dict[str, float]:
     """``bleu1``, ``rougeL`` and ``rouge1`` of one prediction, 0-100, as the original computed them.
 
@@ -172,8 +191,10 @@ def text_scores(prediction: object, reference: object, language: str = "en", str
         return {"bleu1": 0.0, "rougeL": 0.0, "rouge1": 0.0}
     if strip:
         prediction, reference = prediction.strip(), reference.strip()
+    if _disjoint_characters(prediction, reference):
+        return {"bleu1": 0.0, "rougeL": 0.0, "rouge1": 0.0}
     segmented = language in SEGMENTED_LANGUAGES
-    hyp_tokens = tokenize(prediction, language)
+    hyp_tokens = prediction_tokens(prediction, language)
     hyp_text = " ".join(hyp_tokens) if segmented else prediction
     if _shares_nothing(hyp_tokens, hyp_text, reference):
         return {"bleu1": 0.0, "rougeL": 0.0, "rouge1": 0.0}

@@ -148,6 +148,24 @@ def reference_tokens(text: str, language: str) -> list[str]:
     return _reference_memo.tokens(text, language)
 
 
+SHORT_TEXT = 200  # characters: predictions up to this long are remembered, as they often repeat
+
+
+@lru_cache(maxsize=4096)
+def _short_prediction_tokens(text: str, language: str) -> list[str]:
+    return tokenize(text, language)
+
+
+def prediction_tokens(text: str, language: str) -> list[str]:
+    """Tokens of a prediction: :func:`tokenize`, remembered (per process, the last 4,096) for texts
+    of at most ``SHORT_TEXT`` characters: short answers repeat across documents ("Yes.", a label,
+    a model's stock reply), long ones hardly do and would only hold memory. Callers do not modify
+    the list."""
+    if len(text) <= SHORT_TEXT:
+        return _short_prediction_tokens(text, language)
+    return tokenize(text, language)
+
+
 def tokenize(text: str, language: str) -> list[str]:
     """Tokens of ``text`` for BLEU: ``list(jieba.cut(text))`` for ``zh``, janome surfaces for ``ja``
     (whitespace tokens kept, as in the original), :func:`word_tokenize` otherwise."""
