@@ -128,7 +128,8 @@ def score_records(
 def _parallel(records: Sequence[Record], memo: TokenMemo, jobs: int) -> tuple[list[dict[str, Any]], Added]:
     from meds_bench.metrics.tokenization import tokenize
 
-    for lang in {get_task(r.task).language for r in records} & {"zh", "ja"}:
+    infos = {get_task(r.task) for r in records}
+    for lang in {info.language for info in infos if SCORERS[info.scorer].tokenizes} & {"zh", "ja"}:
         tokenize("", lang)  # load the segmenter once; forked workers share it
     parts = split_by_cost([document_cost(r, memo.known) for r in records], jobs * PARTS_PER_JOB)
     ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else multiprocessing.get_context()
