@@ -3,12 +3,14 @@
     python bench/bench_scoring.py [--n 80000] [--runs 3] [--jobs 2] [--no-original] [--stderr-cost]
 
 Predictions are perturbed references with lengths typical of each category (rationales of
-~120 words or ~200 CJK characters, summaries of ~30 words, one-line labels elsewhere). Prints
-the median wall time of ``meds-bench score`` end to end (process start to JSON written) and,
-in alternating runs, of the original method on the same file (``original_scoring.py``: NLTK and
-the ``rouge`` package row by row, one process), and the ratio. ``--stderr-cost`` instead alternates
-``meds-bench score`` with standard errors (the default) and without (``--bootstrap-iters 0``) and
-prints both medians and their ratio.
+~120 words or ~200 CJK characters, summaries of ~30 words, one-line labels elsewhere). Each round
+runs, one after the other: ``meds-bench score`` with an empty golds' token cache (``cold``: the
+first scoring of a task's golds), again with the cache that run filled (``warm``: every later
+run, e.g. another model on the same tasks), and the original method on the same file
+(``original_scoring.py``: NLTK and the ``rouge`` package row by row, one process). Prints wall
+and CPU seconds (user + system, the command and its workers) of every run, the medians and the
+ratios. ``--stderr-cost`` instead alternates ``meds-bench score`` with standard errors (the
+default) and without (``--bootstrap-iters 0``) and prints both medians and their ratio.
 """
 
 from __future__ import annotations
@@ -211,7 +213,7 @@ def stderr_cost(n: int, runs: int, jobs: int) -> int:
         preds = Path(tmp) / "predictions.csv"
         write_predictions(preds, n)
         cmd = [sys.executable, "-m", "meds_bench.cli", "score", str(preds), "--jobs", str(jobs)]
-        cmd += ["--output", str(Path(tmp) / "out.json")]
+        cmd += ["--output", str(Path(tmp) / "out.json"), "--token-cache", str(Path(tmp) / "tokens")]
         for _ in range(runs):
             without.append(_cpu_timed([*cmd, "--bootstrap-iters", "0"]))
             with_se.append(_cpu_timed(cmd))
@@ -233,27 +235,32 @@ def main() -> int:
     args = parser.parse_args()
     if args.stderr_cost:
         return stderr_cost(args.n, args.runs, args.jobs)
-    ours, original = [], []
+    runs: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": [], "original": []}
     with tempfile.TemporaryDirectory() as tmp:
         preds = Path(tmp) / "predictions.csv"
         write_predictions(preds, args.n)
         cmd = [sys.executable, "-m", "meds_bench.cli", "score", str(preds), "--jobs", str(args.jobs)]
+        cmd += ["--output", str(Path(tmp) / "out.json")]
         baseline = [sys.executable, str(Path(__file__).with_name("original_scoring.py")), str(preds)]
-        for _ in range(args.runs):
-            ours.append(_timed([*cmd, "--output", str(Path(tmp) / "out.json")]))
+        for k in range(args.runs):
+            cache = ["--token-cache", str(Path(tmp) / f"tokens{k}")]
+            runs["cold"].append(_cpu_timed([*cmd, *cache]))
+            runs["warm"].append(_cpu_timed([*cmd, *cache]))
             if not args.no_original:
-                original.append(_timed(baseline))
-    line = (
-        f"{args.n} predictions, 53 tasks, load average {os.getloadavg()[0]:.1f}: meds-bench score --jobs {args.jobs} "
-        f"runs {', '.join(f'{t:.1f}' for t in ours)} s, median {statistics.median(ours):.1f} s"
-    )
-    if original:
-        ratio = statistics.median(original) / statistics.median(ours)
-        line += (
-            f"; original method runs {', '.join(f'{t:.1f}' for t in original)} s, median "
-            f"{statistics.median(original):.1f} s; original / ours {ratio:.2f}x"
+                runs["original"].append(_cpu_timed(baseline))
+    load = os.getloadavg()[0]
+    print(f"{args.n} predictions, 53 tasks, load average {load:.1f}, meds-bench score --jobs {args.jobs}:")
+    medians = {}
+    for name, ts in runs.items():
+        if ts:
+            walls, cpus = [t[0] for t in ts], [t[1] for t in ts]
+            medians[name] = statistics.median(walls)
+            print(f"  {name}: wall {_series(walls)}; CPU {_series(cpus)}")
+    if "original" in medians:
+        line = "  original / ours, wall: " + ", ".join(
+            f"{name} {medians['original'] / medians[name]:.2f}x" for name in ("cold", "warm")
         )
-    print(line)
+        print(line)
     return 0
 
 

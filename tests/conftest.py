@@ -23,6 +23,12 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _token_cache_in_a_temporary_directory(tmp_path_factory: pytest.TempPathFactory):
+    """``meds-bench score`` keeps the golds' tokenizations in a cache directory: never the user's own here."""
+    os.environ["MEDS_BENCH_TOKEN_CACHE"] = str(tmp_path_factory.mktemp("token-cache"))
+
+
 @pytest.fixture()
 def sample_dir() -> Path:
     return sample_data_path()

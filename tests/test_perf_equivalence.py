@@ -21,6 +21,7 @@ LANGUAGES = ["en", "fr", "zh", "ja"]
 
 def _full_text_scores(prediction, reference, language, strip=False, monkeypatch=None):
     monkeypatch.setattr(text_similarity, "_shares_nothing", lambda *a: False)
+    monkeypatch.setattr(text_similarity, "_disjoint_characters", lambda *a: False)
     try:
         return text_similarity.text_scores(prediction, reference, language, strip=strip)
     finally:
@@ -38,7 +39,8 @@ def test_shortcut_taken_only_without_shared_words(monkeypatch):
     taken = []
     real = text_similarity._shares_nothing
     monkeypatch.setattr(text_similarity, "_shares_nothing", lambda *a: taken.append(real(*a)) or taken[-1])
-    assert text_similarity.text_scores("lol", "The patient has acute pain.", "en")["bleu1"] == 0.0
+    # ("l" and "o" occur in the reference, so the characters alone do not settle it)
+    assert text_similarity.text_scores("lol", "The old patient has acute pain.", "en")["bleu1"] == 0.0
     # "pain" is shared: the full path runs and scores it (BLEU-1 = exp(1 - 6/1) x 1/1 x 100).
     assert text_similarity.text_scores("pain", "The patient has acute pain.", "en")["bleu1"] == pytest.approx(
         100 * 2.718281828459045 ** (1 - 6)
@@ -46,6 +48,40 @@ def test_shortcut_taken_only_without_shared_words(monkeypatch):
     # A quote token may stand for a quote of the reference: never a shortcut.
     text_similarity.text_scores('"', 'He said "no".', "en")
     assert taken == [True, False, False]
+
+
+def test_disjoint_characters_answer_without_tokenizing(monkeypatch):
+    from meds_bench.metrics import tokenization
+
+    def no_tokenizing(text, language):
+        raise AssertionError(f"tokenized {text!r}")
+
+    monkeypatch.setattr(tokenization, "tokenize", no_tokenizing)
+    tokenization._short_prediction_tokens.cache_clear()
+    zero = {"bleu1": 0.0, "rougeL": 0.0, "rouge1": 0.0}
+    assert text_similarity.text_scores("lol", "患者出现急性胸痛。", "zh") == zero
+    assert text_similarity.text_scores("lol ok", "患者は胸痛を呈している", "ja", strip=True) == zero
+    # a shared character, a period or a quote: the texts are tokenized
+    for prediction, reference in [("lol", "患者l"), ("lol.", "患者"), ('"lol"', "患者"), ("lol'", "患者")]:
+        with pytest.raises(AssertionError, match="tokenized"):
+            text_similarity.text_scores(prediction, reference, "zh")
+    tokenization._short_prediction_tokens.cache_clear()
+
+
+def test_short_predictions_are_tokenized_once_long_ones_each_time(monkeypatch):
+    from meds_bench.metrics import tokenization
+
+    calls = []
+    real = tokenization.tokenize
+    monkeypatch.setattr(tokenization, "tokenize", lambda text, language: calls.append(text) or real(text, language))
+    tokenization._short_prediction_tokens.cache_clear()
+    short, long = "Yes, it is.", "word " * 50
+    assert tokenization.prediction_tokens(short, "en") == ["Yes", ",", "it", "is", "."]
+    assert tokenization.prediction_tokens(short, "en") is tokenization.prediction_tokens(short, "en")
+    tokenization.prediction_tokens(long, "en")
+    tokenization.prediction_tokens(long, "en")
+    assert calls == [short, long, long]
+    tokenization._short_prediction_tokens.cache_clear()
 
 
 def _regex_mentions(text: str, needle: str) -> list[tuple[int, int]]:

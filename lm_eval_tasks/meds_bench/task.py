@@ -14,7 +14,10 @@ What it changes in lm-eval's ``ConfigurableTask``:
 - ``dump_config`` reports the shots actually used as ``num_fewshot`` (the results' ``n-shot``) and
   records the requested shots, the seed and the chat layout under ``metadata.meds_bench_prompt``;
 - ``build_all_requests`` adds the data file's sha256, the seed and the chat layout to lm-eval's
-  ``--cache_requests`` key, so cached prompts are never reused for other data or another seed.
+  ``--cache_requests`` key, so cached prompts are never reused for other data or another seed;
+- constructing a task calls :func:`meds_bench.metrics.uncertainty.install_stderr` (idempotent), the
+  one place lm-eval itself is changed: its per-task aggregation then reports bootstrap standard
+  errors for the NER/HoC corpus-level metrics.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from meds_bench.catalog import get_task
 from meds_bench.chat_form import MERGED_USER, PLAIN, SYSTEM_USER, detect_chat_form
 from meds_bench.data import DATA_DIR_METADATA_KEY, DataError, load_task
 from meds_bench.fewshot import CasePool
+from meds_bench.metrics.uncertainty import install_stderr
 from meds_bench.prompts import build_prompt
 
 logger = logging.getLogger(__name__)
@@ -63,6 +67,7 @@ class MedSBenchTask(ConfigurableTask):
         # `class` would otherwise be serialised (as source code) into the results JSON.
         config = {k: v for k, v in (config or {}).items() if k != "class"}
         super().__init__(config=config, **kwargs)
+        install_stderr()  # see the module docstring: our corpus-level aggregations get a standard error
 
     def download(self, dataset_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         metadata = dict(self.config.metadata or {})

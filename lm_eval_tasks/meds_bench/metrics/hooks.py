@@ -4,7 +4,9 @@ One ``process_results`` hook per scorer record (``hooks.mcqa``, ``hooks.text``, 
 task's catalogue row names; built on first access) scores one generated answer; the
 ``micro_*``/``macro_*`` functions aggregate the per-document counts of NER and HoC into
 corpus-level figures. ``meds-bench score`` calls the same
-scorers, so rescored numbers equal the harness's.
+scorers, so rescored numbers equal the harness's. Importing this module changes nothing in lm-eval:
+the bootstrap standard errors of those aggregations are installed by the task class
+(:func:`meds_bench.metrics.uncertainty.install_stderr`, called in ``MedSBenchTask.__init__``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from meds_bench.metrics.closed_set import gold_string
 from meds_bench.metrics.hoc import macro_scores
 from meds_bench.metrics.ner import micro_scores
 from meds_bench.metrics.scorers import SCORERS
-from meds_bench.metrics.uncertainty import install_stderr
 
 
 def prediction_of(results: Any) -> Any:
@@ -85,7 +86,3 @@ def macro_recall(items: Sequence[Sequence[Sequence[int]]]) -> float:
 def macro_f1(items: Sequence[Sequence[Sequence[int]]]) -> float:
     """HoC macro F1 (0-100) from per-document label vectors."""
     return macro_scores(items)[2]
-
-
-# lm-eval then reports a bootstrap ``<metric>_stderr`` for the corpus-level aggregations above.
-install_stderr()

@@ -16,10 +16,9 @@ import functools
 import importlib
 import io
 import json
-import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import yaml
 
 from meds_bench.catalog import TASKS, TaskInfo, get_task
+from meds_bench.metrics.scoring_work import score_records
 from meds_bench.metrics.table import metrics_of
 from meds_bench.output_flag import add_output_option
 from meds_bench.prompts import query_of
@@ -35,7 +35,6 @@ from meds_bench.text_files import NotJsonLineError, NotUtf8Error, json_lines, re
 FILTER = "none"
 GROUPS_DIR = Path(__file__).resolve().parent.parent / "groups"
 BOOTSTRAP_ITERS = 100000  # lm_eval's default --bootstrap_iters
-_PARALLEL_MIN = 2000  # below this many documents, worker start-up costs more than it saves
 
 
 class ScoreInputError(ValueError):
@@ -190,32 +189,6 @@ def _read_jsonl(fh: Iterable[str], path: Path, forced: TaskInfo | None) -> list[
         raise ScoreInputError(str(err)) from None
 
 
-def _score_chunk(chunk: Sequence[Record]) -> list[dict[str, Any]]:
-    from meds_bench.metrics.scorers import score_doc
-
-    return [score_doc(r.doc, r.prediction, r.task) for r in chunk]
-
-
-def _chunks(items: Sequence[Record], size: int) -> Iterator[Sequence[Record]]:
-    for k in range(0, len(items), size):
-        yield items[k : k + size]
-
-
-def score_records(records: Sequence[Record], jobs: int = 1) -> list[dict[str, Any]]:
-    """Per-document metric values of every record, in order (``jobs`` worker processes)."""
-    if jobs <= 1 or len(records) < _PARALLEL_MIN:
-        return _score_chunk(records)
-    from meds_bench.metrics.tokenization import tokenize
-
-    for lang in {get_task(r.task).language for r in records} & {"zh", "ja"}:
-        tokenize("", lang)  # load the segmenter once; forked workers share it
-    ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else multiprocessing.get_context()
-    size = max(50, len(records) // (jobs * 8))
-    with ctx.Pool(jobs) as pool:
-        parts = pool.map(_score_chunk, list(_chunks(records, size)))
-    return [s for part in parts for s in part]
-
-
 def _aggregation(name: str) -> Callable[[Sequence[Any]], float]:
     if name == "mean":
         from lm_eval.api.metrics import mean
@@ -287,11 +260,16 @@ def aggregate_groups(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
 
 
 def score_files(
-    paths: Iterable[Path], task: str | None = None, jobs: int = 1, bootstrap_iters: int = BOOTSTRAP_ITERS
+    paths: Iterable[Path],
+    task: str | None = None,
+    jobs: int = 1,
+    bootstrap_iters: int = BOOTSTRAP_ITERS,
+    token_cache_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Results JSON (``results``, ``groups``, ``n-samples``) of prediction files."""
+    """Results JSON (``results``, ``groups``, ``n-samples``) of prediction files (``token_cache_dir``:
+    the references' tokenization cache, see :mod:`meds_bench.metrics.token_cache`; None: none)."""
     records = [r for p in paths for r in read_predictions(Path(p), task)]
-    per_doc = score_records(records, jobs)
+    per_doc = score_records(records, jobs, token_cache_dir)
     by_task: dict[str, list[dict[str, Any]]] = {}
     for record, scores in zip(records, per_doc, strict=True):
         by_task.setdefault(record.task, []).append(scores)
@@ -345,13 +323,23 @@ def add_score_parser(subparsers: argparse._SubParsersAction) -> None:
         default=BOOTSTRAP_ITERS,
         help=f"as lm_eval's --bootstrap_iters: 0 computes no standard errors (default: {BOOTSTRAP_ITERS})",
     )
+    p.add_argument(
+        "--token-cache",
+        metavar="DIR",
+        help="where the golds' tokenizations are kept between runs "
+        "(default: $MEDS_BENCH_TOKEN_CACHE, else ~/.cache/meds_bench/tokens)",
+    )
+    p.add_argument("--no-token-cache", action="store_true", help="tokenize every gold afresh; read and write no cache")
     p.set_defaults(func=run_score)
 
 
 def run_score(args: argparse.Namespace) -> int:
     """Entry point of ``meds-bench score``."""
     try:
-        report = score_files([Path(f) for f in args.files], args.task, args.jobs, args.bootstrap_iters)
+        from meds_bench.metrics.token_cache import cache_dir
+
+        tokens = None if args.no_token_cache else cache_dir(args.token_cache)
+        report = score_files([Path(f) for f in args.files], args.task, args.jobs, args.bootstrap_iters, tokens)
     except ScoreInputError as err:
         print(f"meds-bench score: {err}", file=sys.stderr)
         return 2

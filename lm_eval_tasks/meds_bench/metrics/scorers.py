@@ -36,6 +36,8 @@ class Scorer:
     last column's metrics are the task's headline, its last metric the one number summarising it.
     ``one_line``: answers are one line, so generation also stops at a blank line. ``proportions``: the
     metrics whose per-document value is 0 or 100, so that a task's value is the share of right documents.
+    ``tokenizes``: it tokenizes both texts (BLEU/ROUGE), so a document costs time in proportion to
+    their length (``meds-bench score`` splits its work by that cost).
     """
 
     name: str
@@ -46,6 +48,7 @@ class Scorer:
     one_line: bool = False
     higher_is_better: bool = True
     proportions: tuple[str, ...] = ()
+    tokenizes: bool = False
 
     @property
     def hook(self) -> str:
@@ -96,7 +99,8 @@ def _closed_set(name: str, score: ScoreFn) -> Scorer:
 
 
 def _text(name: str, score: ScoreFn, paper: tuple[str, ...] = ()) -> Scorer:
-    return Scorer(name, score, tuple((m, MEAN) for m in (*TEXT, *paper)), averaged=TEXT, columns=TEXT_COLUMNS)
+    metrics = tuple((m, MEAN) for m in (*TEXT, *paper))
+    return Scorer(name, score, metrics, averaged=TEXT, columns=TEXT_COLUMNS, tokenizes=True)
 
 
 NER_METRICS = ("f1", "precision", "recall", "f1_paper")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
-from meds_bench.metrics.tokenization import tokenize
+from meds_bench.metrics.tokenization import prediction_tokens, reference_tokens
 
 _SMOOTH = SmoothingFunction().method1
 SEGMENTED_LANGUAGES = ("zh", "ja")
@@ -61,7 +61,15 @@ def _f(overlap: int, hyp_count: int, ref_count: int) -> float:
     return 2.0 * ((p * r) / (p + r + 1e-8))
 
 
-def _lcs_words(ref: list[str], hyp: list[str]) -> list[str]:
+def _positions(hyp: list[str]) -> dict[str, int]:
+    """Word -> bit mask of its positions in ``hyp`` (bit j: ``hyp[j]``), for :func:`_lcs_words`."""
+    match: dict[str, int] = {}
+    for j, word in enumerate(hyp):
+        match[word] = match.get(word, 0) | (1 << j)
+    return match
+
+
+def _lcs_words(ref: list[str], hyp: list[str], match: dict[str, int] | None = None) -> list[str]:
     """The LCS of ``ref`` and ``hyp`` exactly as ``rouge.rouge_score._recon_lcs`` reconstructs it.
 
     Hand-written because the package builds an O(n*m) dict table per sentence pair and recurses once
@@ -101,12 +109,15 @@ def _lcs_words(ref: list[str], hyp: list[str]) -> list[str]:
 def _rouge_l(hyp_sents: list[list[str]], ref_sents: list[list[str]], hyp_vocab: set[str], ref_vocab: set[str]) -> float:
     union: set[str] = set()
     hyp_sets = [set(s) for s in hyp_sents]
+    hyp_positions: list[dict[str, int] | None] = [None] * len(hyp_sents)
     for ref_s in ref_sents:
         ref_set = set(ref_s)
-        for hyp_s, hyp_set in zip(hyp_sents, hyp_sets, strict=True):
+        for k, (hyp_s, hyp_set) in enumerate(zip(hyp_sents, hyp_sets, strict=True)):
             if (ref_set & hyp_set) <= union:  # an LCS holds only common words: nothing new can join
                 continue
-            union.update(_lcs_words(ref_s, hyp_s))
+            if hyp_positions[k] is None:
+                hyp_positions[k] = _positions(hyp_s)
+            union.update(_lcs_words(ref_s, hyp_s, hyp_positions[k]))
     return 100.0 * _f(len(union), len(hyp_vocab), len(ref_vocab))
 
 
@@ -150,6 +161,25 @@ def _shares_nothing(hyp_tokens: Sequence[str], hyp_text: str, reference: str) ->
     return not any(w in reference for sent in _rouge_sentences(hyp_text) for w in sent)
 
 
+# Characters from which NLTK's word tokenizer makes quote tokens, and the ROUGE sentence end.
+_QUOTE_OR_PERIOD = frozenset("\"'`.")
+
+
+def _disjoint_characters(prediction: str, reference: str) -> bool:
+    """True when no character of the prediction occurs in the reference, and the prediction holds no
+    quote or period: then all three scores are 0 without tokenizing either text.
+
+    Every BLEU token and every non-empty ROUGE word of the prediction is then a non-empty substring
+    of it (a tokenizer only splits; quote tokens need a quote character; an empty ROUGE word needs a
+    period-separated piece that is only whitespace, so a period or an all-whitespace text, which
+    :func:`text_scores` has already answered), and no such substring can occur in the reference. This is
+    the case of answers in one script scored against golds in another (Latin letters against Chinese
+    or Japanese), and spares loading the segmenters. Equality with the full computation is tested.
+    """
+    chars = set(prediction)
+    return not (chars & _QUOTE_OR_PERIOD) and not any(c in reference for c in chars)
+
+
 def text_scores(prediction: object, reference: object, language: str = "en", strip: bool = False) -> dict[str, float]:
     """``bleu1``, ``rougeL`` and ``rouge1`` of one prediction, 0-100, as the original computed them.
 
@@ -161,11 +191,13 @@ def text_scores(prediction: object, reference: object, language: str = "en", str
         return {"bleu1": 0.0, "rougeL": 0.0, "rouge1": 0.0}
     if strip:
         prediction, reference = prediction.strip(), reference.strip()
+    if _disjoint_characters(prediction, reference):
+        return {"bleu1": 0.0, "rougeL": 0.0, "rouge1": 0.0}
     segmented = language in SEGMENTED_LANGUAGES
-    hyp_tokens = tokenize(prediction, language)
+    hyp_tokens = prediction_tokens(prediction, language)
     hyp_text = " ".join(hyp_tokens) if segmented else prediction
     if _shares_nothing(hyp_tokens, hyp_text, reference):
         return {"bleu1": 0.0, "rougeL": 0.0, "rouge1": 0.0}
-    ref_tokens = tokenize(reference, language)
+    ref_tokens = reference_tokens(reference, language)
     rouge_l, rouge_1 = _rouge(hyp_text, " ".join(ref_tokens) if segmented else reference)
     return {"bleu1": bleu1(hyp_tokens, ref_tokens), "rougeL": rouge_l, "rouge1": rouge_1}

@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from nltk.tokenize import NLTKWordTokenizer
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
@@ -100,6 +102,68 @@ def _janome():
     from janome.tokenizer import Tokenizer
 
     return Tokenizer(wakati=True)
+
+
+class TokenMemo:
+    """Tokenizations known to this process, by ``(language, text)``: read instead of tokenizing
+    again, and ``added`` lists (in order) the keys tokenized since it was made. ``meds-bench score``
+    fills it from and saves it to the on-disk reference cache (:mod:`meds_bench.metrics.token_cache`),
+    whose values may still be joined by its separator (``unpack`` turns one into the list)."""
+
+    def __init__(
+        self,
+        known: dict[tuple[str, str], Any] | None = None,
+        unpack: Callable[[Any], list[str]] | None = None,
+    ) -> None:
+        self.known = known if known is not None else {}
+        self.added: list[tuple[str, str]] = []
+        self._unpack = unpack
+
+    def tokens(self, text: str, language: str) -> list[str]:
+        """``tokenize(text, language)``, tokenized only the first time."""
+        key = (language, text)
+        found = self.known.get(key)
+        if found is None:
+            found = self.known[key] = tokenize(text, language)
+            self.added.append(key)
+        elif self._unpack is not None and not isinstance(found, list):
+            found = self.known[key] = self._unpack(found)
+        return found
+
+
+_reference_memo: TokenMemo | None = None  # set by use_reference_memo; None: references are tokenized each time
+
+
+def use_reference_memo(memo: TokenMemo | None) -> None:
+    """Let :func:`reference_tokens` read and fill ``memo`` (None: tokenize every time, the default)."""
+    global _reference_memo
+    _reference_memo = memo
+
+
+def reference_tokens(text: str, language: str) -> list[str]:
+    """Tokens of a reference (gold) text: :func:`tokenize`, through the memo set by
+    :func:`use_reference_memo` if any. References repeat across runs and documents, predictions do not."""
+    if _reference_memo is None:
+        return tokenize(text, language)
+    return _reference_memo.tokens(text, language)
+
+
+SHORT_TEXT = 200  # characters: predictions up to this long are remembered, as they often repeat
+
+
+@lru_cache(maxsize=4096)
+def _short_prediction_tokens(text: str, language: str) -> list[str]:
+    return tokenize(text, language)
+
+
+def prediction_tokens(text: str, language: str) -> list[str]:
+    """Tokens of a prediction: :func:`tokenize`, remembered (per process, the last 4,096) for texts
+    of at most ``SHORT_TEXT`` characters: short answers repeat across documents ("Yes.", a label,
+    a model's stock reply), long ones hardly do and would only hold memory. Callers do not modify
+    the list."""
+    if len(text) <= SHORT_TEXT:
+        return _short_prediction_tokens(text, language)
+    return tokenize(text, language)
 
 
 def tokenize(text: str, language: str) -> list[str]:

@@ -157,8 +157,17 @@ def stderr_function(
 
 
 def install_stderr() -> None:
-    """Make lm-eval's per-task aggregation (``evaluator_utils``) use :func:`stderr_function`, so
-    results carry ``<metric>_stderr`` for our corpus-level aggregations too. Idempotent."""
+    """Make lm-eval's per-task aggregation use :func:`stderr_function`, so results carry
+    ``<metric>_stderr`` for our corpus-level aggregations (NER micro, HoC macro, ``answered``) too.
+
+    lm-eval has no setting for this: it picks a standard-error function by the aggregation's
+    identity in ``lm_eval.evaluator_utils.stderr_for_metric``, which this replaces, for the whole
+    process, with a wrapper that tries ours first and falls back to the function it replaced
+    (``mean`` keeps lm-eval's ``mean_stderr``). Called in one place, ``MedSBenchTask.__init__``, so it
+    happens when lm-eval builds a MedS-Bench task, before any aggregation; never at import.
+    Idempotent: a second call finds the wrapper (marked ``meds_bench``) and does nothing, so the
+    fallback is always lm-eval's own function, never a wrapper of the wrapper.
+    """
     from lm_eval import evaluator_utils
 
     current = evaluator_utils.stderr_for_metric
