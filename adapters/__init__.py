@@ -39,7 +39,7 @@ floor modules                            job
 import lm_eval.models  # noqa: F401
 
 from .anthropic_messages import AnthropicMessagesLM
-from .base import APIChatLM
+from .base import APIChatLM, sends_chat_messages
 from .errors import AdapterError, BatchModeError, MissingCredentials, RunStopped
 from .families import ModelArgError
 from .guard import CredentialedDataError, SecretInArgsError
@@ -64,4 +64,5 @@ __all__ = [
     "SecretInArgsError",
     "evaluation",
     "failed_requests",
+    "sends_chat_messages",
 ]

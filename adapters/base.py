@@ -57,7 +57,15 @@ from .errors import MissingCredentials
 from .estimate import dry_run_outcomes, estimate, print_estimate
 from .families import Family, ModelArgError, ThinkingPlan, family_for, thinking_plan
 from .guard import check_credentialed, check_no_secrets, redact
-from .lm_requests import annotate, doc_id_of, generation_settings, parse_context, task_of, trim_at_stops
+from .lm_requests import (
+    annotate,
+    doc_id_of,
+    generation_settings,
+    parse_context,
+    prompt_layout,
+    task_of,
+    trim_at_stops,
+)
 from .retry import RetryPolicy
 from .tally import current_tally
 from .values import Generation, Outcome, Prepared
@@ -136,6 +144,7 @@ class APIChatLM(LM, Provider):
         self._client: Any = None
         self._form_lock = threading.Lock()
         self._sampling_notes: set[str] = set()
+        self._layouts: set[str] = set()  # how the prompts reached the model (lm_requests.prompt_layout)
         if self.price is None:
             log.warning("no price known for %s: costs are reported as 0 (add it with prices=PATH)", self.model)
 
@@ -209,6 +218,7 @@ class APIChatLM(LM, Provider):
                 "token_counter": self.counter.name,
                 "reasoning_effort": self.reasoning_effort,
                 "thinking": plan.form,
+                "prompt_layout": sorted(self._layouts),
                 "sampling": sorted(self._sampling_notes) or ["as requested by the task (greedy: temperature=0)"],
                 "removed_parameters": self.dispatcher.removed.as_dict(),
                 **self.extra_info(),
@@ -240,6 +250,7 @@ class APIChatLM(LM, Provider):
         """One lm-eval request as the provider's request body, fitted to the context window, with its key."""
         context, gen_kwargs = request.args[0], (request.args[1] if len(request.args) > 1 else {})
         gen = generation_settings(dict(gen_kwargs or {}), self.max_gen_toks)
+        self._layouts.add(prompt_layout(context))
         fit = fit_messages(
             parse_context(context), self.counter, self.max_context_tokens, self.output_limit(gen), self.truncate
         )
@@ -258,3 +269,17 @@ class APIChatLM(LM, Provider):
         if self.batch_mode:
             return run_batches(self.dispatcher, self.batch_mode, self.cache_dir, unique, quiet)
         return self.dispatcher.settle(unique, quiet)
+
+
+def sends_chat_messages(model_name: object) -> bool:
+    """True when lm-eval's ``--model`` name is one of these chat-API adapters (they take the conversation that
+    ``--apply_chat_template`` builds; without it lm-eval hands them the whole prompt as one user message)."""
+    from lm_eval.api.registry import get_model
+
+    if not model_name:
+        return False
+    try:
+        model = get_model(str(model_name))
+    except (KeyError, ValueError, ImportError):
+        return False
+    return isinstance(model, type) and issubclass(model, APIChatLM)

@@ -23,26 +23,41 @@ def doc_id_of(request: Any) -> Any:
     return metadata[1] if len(metadata) > 1 else None
 
 
-def parse_context(context: Any) -> list[dict[str, str]]:
-    """Chat messages of an lm-eval context.
+PLAIN_LAYOUT = "one user message (plain prompt)"
+CHAT_LAYOUT = "chat messages (--apply_chat_template)"
 
-    With ``--apply_chat_template`` the context is the JSON list of messages that
-    :meth:`APIChatLM.apply_chat_template` produced (system = cases + definition, user = query);
-    otherwise it is plain text, sent as one user message.
-    """
+
+def chat_messages(context: Any) -> list[dict[str, str]] | None:
+    """The messages of a ``--apply_chat_template`` context: the JSON list that
+    :meth:`APIChatLM.apply_chat_template` produced (system = cases + definition, user = query); None for a plain
+    text context."""
     text = getattr(context, "prompt", context)  # lm-eval's JsonChatStr
-    if isinstance(text, str) and text.startswith("["):
-        try:
-            messages = json.loads(text)
-        except json.JSONDecodeError:
-            messages = None
-        if (
-            isinstance(messages, list)
-            and messages
-            and all(isinstance(m, dict) and isinstance(m.get("content"), str) and "role" in m for m in messages)
-        ):
-            return [{"role": str(m["role"]), "content": m["content"]} for m in messages]
-    return [{"role": "user", "content": str(text)}]
+    if not (isinstance(text, str) and text.startswith("[")):
+        return None
+    try:
+        messages = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if (
+        isinstance(messages, list)
+        and messages
+        and all(isinstance(m, dict) and isinstance(m.get("content"), str) and "role" in m for m in messages)
+    ):
+        return [{"role": str(m["role"]), "content": m["content"]} for m in messages]
+    return None
+
+
+def parse_context(context: Any) -> list[dict[str, str]]:
+    """Chat messages of an lm-eval context: its :func:`chat_messages`, else the plain text as one user message."""
+    messages = chat_messages(context)
+    if messages is not None:
+        return messages
+    return [{"role": "user", "content": str(getattr(context, "prompt", context))}]
+
+
+def prompt_layout(context: Any) -> str:
+    """How a context reaches the model: :data:`CHAT_LAYOUT` or :data:`PLAIN_LAYOUT` (recorded per run)."""
+    return CHAT_LAYOUT if chat_messages(context) is not None else PLAIN_LAYOUT
 
 
 def generation_settings(gen_kwargs: dict[str, Any], default_max_tokens: int) -> Generation:

@@ -278,3 +278,22 @@ def test_failure_tally_counts_per_status_and_per_task():
     assert tally.per_task() == {"task12": 3, "task57": 4}
     tally.reset()
     assert tally.per_task() == {} and tally.snapshot() == {"failed": 0, "output_limit": 0, "skipped_budget": 0}
+
+
+def test_results_record_how_the_prompts_reached_the_model(tmp_path) -> None:
+    from adapters_fake_server import make_instances
+
+    from meds_bench_adapters.lm_requests import CHAT_LAYOUT, PLAIN_LAYOUT
+
+    chat = adapters.OpenAIChatLM(model="gpt-4o", dry_run=True, cache_dir=str(tmp_path))
+    chat.generate_until(make_instances("meds_bench_mcqa_medqa_en", 2))
+    assert chat.get_model_info()["meds_api"]["prompt_layout"] == [CHAT_LAYOUT]
+    mixed = adapters.OpenAIChatLM(model="gpt-4o", dry_run=True, cache_dir=str(tmp_path))
+    mixed.generate_until(make_instances("meds_bench_mcqa_medqa_en", 2, chat=False))
+    mixed.generate_until(make_instances("meds_bench_mcqa_medqa_en", 1))
+    assert mixed.get_model_info()["meds_api"]["prompt_layout"] == sorted([CHAT_LAYOUT, PLAIN_LAYOUT])
+
+
+def test_only_our_chat_api_models_send_chat_messages() -> None:
+    assert adapters.sends_chat_messages("meds-openai") and adapters.sends_chat_messages("meds-anthropic")
+    assert not any(adapters.sends_chat_messages(name) for name in ("dummy", "hf", "no-such-model", None))

@@ -100,6 +100,20 @@ def test_eval_refuses_a_key_in_any_model_args_word(capsys, sample_dir):
     assert "sk-0123456789abcdef" not in line
 
 
+def test_eval_turns_the_chat_template_on_for_our_api_models(capsys, sample_dir):
+    argv = ["--model", "meds-openai", "--model_args", "model=gpt-4o", "--tasks", "task57"]
+    assert eval_namespace(argv, str(sample_dir)).apply_chat_template
+    assert capsys.readouterr().err == (
+        "meds-bench: --model meds-openai: --apply_chat_template is on (system message: the task definition and "
+        "cases; user message: the query), the conversation every chat path builds\n"
+    )
+    assert eval_namespace([*argv, "--apply_chat_template"], str(sample_dir)).apply_chat_template
+    assert not getattr(
+        eval_namespace(["--model", "dummy", "--tasks", "task57"], str(sample_dir)), "apply_chat_template", False
+    )
+    assert capsys.readouterr().err == ""  # said once, and only when it changed something
+
+
 def _config(tmp_path, text: str) -> str:
     path = tmp_path / "run.yaml"
     path.write_text(text)

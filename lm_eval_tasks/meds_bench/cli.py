@@ -144,9 +144,11 @@ def eval_namespace(
     """lm-eval's own ``run`` namespace for ``passthrough``, edited for MedS-Bench and checked before any model loads.
 
     The edits: our task folder as ``include_path``; MedS ids rewritten to task names; ``data_dir`` (and,
-    with ``skip_missing``, the skipped tasks) in the task metadata. ``--model`` must be registered with
-    lm-eval, ``--num_fewshot`` and ``--gen_kwargs`` well-formed; every selected MedS-Bench task's file is
-    located and parsed, and ``--num_fewshot`` checked against the smallest task.
+    with ``skip_missing``, the skipped tasks) in the task metadata; ``--apply_chat_template`` on for our API
+    models (the conversation every chat path builds, not the whole prompt as one user message). ``--model``
+    must be registered with lm-eval and its ``--model_args`` free of secrets, ``--num_fewshot`` and
+    ``--gen_kwargs`` well-formed; every selected MedS-Bench task's file is located and parsed, and
+    ``--num_fewshot`` checked against the smallest task.
 
     Raises:
         preflight.PreflightError: the lines to print, when the run cannot start.
@@ -158,8 +160,23 @@ def eval_namespace(
         raise preflight.PreflightError(
             "meds-bench eval adds --include_path itself; use lm_eval directly for other task folders"
         )
-    _register_models()
+    adapters = _register_models()
     preflight.check_model(settings.get("model"))
+    if adapters is not None:
+        from meds_bench_adapters.guard import check_no_secrets
+
+        try:
+            check_no_secrets(settings.get("model_args") or {})
+        except adapters.SecretInArgsError as err:
+            raise preflight.PreflightError(str(err)) from None
+    chat_api = adapters is not None and adapters.sends_chat_messages(settings.get("model"))
+    if chat_api and not settings.get("apply_chat_template"):
+        namespace.apply_chat_template = True
+        print(
+            f"meds-bench: --model {settings['model']}: --apply_chat_template is on (system message: the task "
+            "definition and cases; user message: the query), the conversation every chat path builds",
+            file=sys.stderr,
+        )
     if settings.get("model") == "vllm":
         vllm_engine.prepare(settings.get("model_args"))
     preflight.check_num_fewshot(settings.get("num_fewshot"))
@@ -201,14 +218,6 @@ def _run_eval(args: argparse.Namespace, passthrough: list[str]) -> int:
             print(f"meds-bench: {line}", file=sys.stderr)
         return 2
     adapters = _register_models()
-    if adapters is not None:
-        from meds_bench_adapters.guard import check_no_secrets
-
-        try:
-            check_no_secrets(_lm_eval_settings(namespace).get("model_args") or {})
-        except adapters.SecretInArgsError as err:
-            print(f"meds-bench: {err}", file=sys.stderr)
-            return 2
     from lm_eval._cli import HarnessCLI
     from lm_eval.utils import setup_logging
 

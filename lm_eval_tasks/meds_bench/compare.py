@@ -212,8 +212,8 @@ def _paired_by_id(info: TaskInfo, a: Mapping[str, Doc], b: Mapping[str, Doc]) ->
             )
         if da.prompt_hash and db.prompt_hash and da.prompt_hash != db.prompt_hash:
             raise CompareInputError(
-                f"{info.meds_id} document {k}: the two runs sent different prompts (other seed, shots or "
-                "template); compare runs made with the same prompts"
+                f"{info.meds_id} document {k}: the two runs sent different prompts (other seed, shots, template or "
+                "--apply_chat_template); compare runs made with the same prompts"
             )
         pairs.append((da, db))
     return pairs
