@@ -164,12 +164,14 @@ def test_missing_and_non_utf8_labels(tmp_path, capsys):
     assert "latin.csv:2: not UTF-8" in _refused(capsys, latin, "--judged", folder)
 
 
-def test_missing_column_and_non_numeric_score(tmp_path, capsys):
+def test_missing_column_short_row_and_non_numeric_score(tmp_path, capsys):
     folder = _judged(tmp_path / "judged")
     labels = _labels(tmp_path / "l.csv", [(TASK, 0, "r1")], header="task,doc_id,rater")
     assert "l.csv: column 'score' missing" in _refused(capsys, labels, "--judged", folder)
     labels = _labels(tmp_path / "m.csv", [(TASK, 0, "r1", 3), (TASK, 1, "r1", "good")])
     assert "m.csv:3: score 'good' is not a number" in _refused(capsys, labels, "--judged", folder)
+    labels = _labels(tmp_path / "n.csv", [(TASK, 0, "r1", 3), (TASK, 1)])
+    assert "n.csv:3: task, doc_id or rater empty" in _refused(capsys, labels, "--judged", folder)
 
 
 def test_a_rater_scoring_a_document_twice(tmp_path, capsys):

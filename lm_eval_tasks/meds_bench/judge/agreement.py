@@ -78,17 +78,18 @@ def read_labels(path: Path) -> Labels:
     scores: dict[Item, dict[str, float]] = defaultdict(dict)
     for row in reader:
         where = f"{path}:{reader.line_num}"
-        value = (row["score"] or "").strip()
+        task, doc, rater, value = ((row[c] or "").strip() for c in LABEL_COLUMNS)
+        if not (task and doc and rater):
+            raise AgreementInputError(f"{where}: task, doc_id or rater empty: give all three on every row")
         try:
             score = float(value)
         except ValueError:
             score = math.nan
         if not math.isfinite(score):
             raise AgreementInputError(f"{where}: score {value!r} is not a number: give each rater's score as a number")
-        item = ((row.get("run") or "").strip(), row["task"].strip(), row["doc_id"].strip())
-        rater = row["rater"].strip()
+        item = ((row.get("run") or "").strip(), task, doc)
         if rater in scores[item]:
-            raise AgreementInputError(f"{where}: rater {rater!r} scored {item[1]} doc {item[2]} twice: keep one row")
+            raise AgreementInputError(f"{where}: rater {rater!r} scored {task} doc {doc} twice: keep one row")
         scores[item][rater] = score
     if not scores:
         raise AgreementInputError(f"{path}: no labels: one row per rater and document")

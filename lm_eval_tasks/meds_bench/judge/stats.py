@@ -69,15 +69,20 @@ def _interval_alpha(data: np.ndarray) -> float | None:
     the observed disagreement sum_u sum_{i != j in u} (x_i - x_j)^2 / (m_u - 1) over the expected one
     sum_{i != j} (x_i - x_j)^2 / (n - 1), since sum_{i != j} (x_i - x_j)^2 = 2 m SS for m values.
     """
-    units = [column[~np.isnan(column)] for column in data.T]
-    units = [u for u in units if u.size >= 2]
-    if not units:
+    rated = ~np.isnan(data)
+    pairable = rated.sum(axis=0) >= 2
+    data, rated = data[:, pairable], rated[:, pairable]
+    if data.size == 0:
         return None
-    pooled = np.concatenate(units)
+    m = rated.sum(axis=0)
+    values = np.where(rated, data, 0.0)
+    unit_means = values.sum(axis=0) / m
+    within_unit = (np.where(rated, data - unit_means, 0.0) ** 2).sum(axis=0)
+    pooled = data[rated]
     n, total = pooled.size, float(((pooled - pooled.mean()) ** 2).sum())
     if total <= 1e-12 * max(1.0, float((pooled**2).sum())):
         return None
-    within = sum(u.size * float(((u - u.mean()) ** 2).sum()) / (u.size - 1) for u in units)
+    within = float((m * within_unit / (m - 1)).sum())
     return 1.0 - (n - 1) * within / (n * total)
 
 
