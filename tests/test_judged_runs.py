@@ -24,10 +24,10 @@ J1, J2 = "openai:gpt-x", "anthropic:claude-y"
 # run -> task -> per-document (J1, J2) scores on 0-100; None = an invalid reply
 SCORES = {
     "alpha": {RAT: [(75, 25), (50, 50), (100, 100)], EXP: [(100, 100), (100, 50), (75, 75), (0, 0)]},
-    "beta": {RAT: [(50, 50), (25, 25), (0, None)], EXP: [(75, 75), (50, 50), (50, 50)]},
+    "beta": {RAT: [(50, 50), (25, 25), (50, None)], EXP: [(75, 75), (50, 50), (50, 50)]},
 }
 # per-document jury scores (mean over the valid judgements):
-#   alpha rationale 50, 50, 100          beta rationale 50, 25, 0 (J2 invalid on doc 2)
+#   alpha rationale 50, 50, 100          beta rationale 50, 25, 50 (J2 invalid on doc 2: left out, not 0)
 #   alpha explanation 100, 75, 75, 0     beta explanation 75, 50, 50 (doc 3 not judged for beta)
 DOCS = [(f"Question {k}: why heparin?", f"Heparin prevents clots, reason {k}.", f"Answer {k}.") for k in range(4)]
 
@@ -53,21 +53,17 @@ def _results(folders: dict[str, Path]) -> dict:
                 RAT: task(200 / 3, 5.0, [50.0, 90.0], {J1: 75.0, J2: 175 / 3}, 3),
                 EXP: task(62.5, 4.0, [40.0, 80.0], {J1: 68.75, J2: 56.25}, 4),
             },
-            "categories": {
-                "rationale": {"jury": 200 / 3, "tasks": [RAT]},
-                "explanation": {"jury": 62.5, "tasks": [EXP]},
-            },  # fmt: skip
+            "categories": categories(200 / 3, 62.5),
             "controls": {RAT: controls(95.0), EXP: controls(90.0)},
         },
         "beta": {
             "tasks": {
-                RAT: task(25.0, 3.0, [10.0, 40.0], {J1: 25.0, J2: 37.5}, 3, invalid=1, alpha=None),
+                RAT: task(
+                    125 / 3, 3.0, [125 / 3 - 15, 125 / 3 + 15], {J1: 125 / 3, J2: 37.5}, 3, invalid=1, alpha=None
+                ),
                 EXP: task(175 / 3, 2.0, [50.0, 65.0], {J1: 175 / 3, J2: 175 / 3}, 3),
             },
-            "categories": {
-                "rationale": {"jury": 25.0, "tasks": [RAT]},
-                "explanation": {"jury": 175 / 3, "tasks": [EXP]},
-            },  # fmt: skip
+            "categories": categories(125 / 3, 175 / 3),
             "controls": {RAT: controls(41.0), EXP: controls(80.0)},
         },
     }
@@ -125,8 +121,8 @@ def test_per_document_jury_scores_are_the_mean_of_the_valid_answer_judgements(ju
     alpha, beta = runs.runs["alpha"], runs.runs["beta"]
     assert {k: d.score for k, d in alpha.docs[RAT].items()} == {"0": 50.0, "1": 50.0, "2": 100.0}
     assert alpha.docs[RAT]["0"].judges == {J1: 75.0, J2: 25.0}  # the later line for (alpha, task52, 0, J1) counts
-    assert {k: d.score for k, d in beta.docs[RAT].items()} == {"0": 50.0, "1": 25.0, "2": 0.0}  # J2 invalid on 2
-    assert beta.docs[RAT]["2"].judges == {J1: 0.0}
+    assert {k: d.score for k, d in beta.docs[RAT].items()} == {"0": 50.0, "1": 25.0, "2": 50.0}  # J2 invalid on 2
+    assert beta.docs[RAT]["2"].judges == {J1: 50.0}
     assert {k: d.score for k, d in alpha.docs[EXP].items()} == {"0": 100.0, "1": 75.0, "2": 75.0, "3": 0.0}
     assert alpha.tasks[RAT].ci == (50.0, 90.0) and beta.tasks[RAT].alpha is None and beta.tasks[RAT].invalid == 1
     assert [(t, c.text()) for t, c in beta.failed_controls()] == [(RAT, "FAILED: reference scored 41.00 < 75")]
@@ -159,7 +155,7 @@ def test_report_shows_jury_columns_jury_table_and_csv_rows(judged, tmp_path, cap
     rationale = {row["Model"]: row for row in _table(_section(md, "Rationale"))}
     assert rationale["org/alpha"]["en (task52)"] == "20.00/30.00"  # the paper metric stays beside it
     assert rationale["org/alpha"]["task52 jury"] == "66.67 [50.00, 90.00]"  # 200/3 with its CI
-    assert rationale["org/beta"]["task52 jury"] == "25.00 ± 15.00 (control FAILED)"
+    assert rationale["org/beta"]["task52 jury"] == "41.67 ± 15.00 (control FAILED)"
     assert rationale["org/alpha"]["Jury (category)"] == f"66.67 ± {Z95 * 5.0:.2f}"  # one task: its stderr
     assert rationale["org/alpha"]["zh (task51)"] == "missing"  # tasks not run stay missing
     assert "task51 jury" not in rationale["org/alpha"]  # and get no jury column: nobody judged them
@@ -170,7 +166,7 @@ def test_report_shows_jury_columns_jury_table_and_csv_rows(judged, tmp_path, cap
     assert mcqa and not any("jury" in key.lower() for row in mcqa for key in row)
     jury = {(r["Model"], r["Task"]): r for r in _table(_section(md, "Jury"))}
     beta_rat = jury[("org/beta", "rationale_en (task52)")]
-    assert beta_rat[J1] == "25.00" and beta_rat[J2] == "37.50" and beta_rat["Alpha"] == "—"
+    assert beta_rat[J1] == "41.67" and beta_rat[J2] == "37.50" and beta_rat["Alpha"] == "—"
     assert beta_rat["Invalid"] == "1" and beta_rat["Controls"] == "FAILED: reference scored 41.00 < 75"
     alpha_rat = jury[("org/alpha", "rationale_en (task52)")]
     assert alpha_rat["Controls"] == "passed (reference 95.00 >= 75; swapped 10.00 <= 40)"
@@ -204,15 +200,15 @@ def test_compare_pairs_jury_scores_of_documents_both_runs_were_judged_on(judged,
     jury = json.loads(out.read_text())["jury"]
     assert (jury["judged_a"], jury["judged_b"]) == ("alpha", "beta")
     rows = {r["task"]: r for r in jury["tasks"]}
-    # rationale: (50, 50, 100) - (50, 25, 0) = (0, 25, 100): mean 125/3
-    assert rows[RAT]["n"] == 3 and rows[RAT]["diff"] == pytest.approx(125 / 3)
-    assert 0.0 <= rows[RAT]["ci_low"] <= rows[RAT]["diff"] <= rows[RAT]["ci_high"] <= 100.0
+    # rationale: (50, 50, 100) - (50, 25, 50) = (0, 25, 50): mean 25
+    assert rows[RAT]["n"] == 3 and rows[RAT]["diff"] == pytest.approx(25.0)
+    assert 0.0 <= rows[RAT]["ci_low"] < rows[RAT]["diff"] < rows[RAT]["ci_high"] <= 50.0
     # explanation: alpha's doc 3 has no beta judgement and is left out: (100, 75, 75) - (75, 50, 50) = 25 each,
     # so every bootstrap resample gives 25
     assert rows[EXP]["n"] == 3 and rows[EXP]["diff"] == pytest.approx(25.0)
     assert (rows[EXP]["ci_low"], rows[EXP]["ci_high"]) == (pytest.approx(25.0), pytest.approx(25.0))
     cats = {r["category"]: r for r in jury["categories"]}
-    assert cats["explanation"]["diff"] == pytest.approx(25.0) and cats["rationale"]["diff"] == pytest.approx(125 / 3)
+    assert cats["explanation"]["diff"] == pytest.approx(25.0) and cats["rationale"]["diff"] == pytest.approx(25.0)
     assert "Jury scores, A - B = judged run alpha - beta" in text.out
     assert re.search(r"task18 meds_bench_explanation_healthfact\s+n=3\s+\+25\.00", text.out)
     assert "warning: judged run beta: task52 meds_bench_rationale_en: FAILED: reference scored 41.00 < 75" in text.err
@@ -247,7 +243,7 @@ def test_export_submission_adds_the_jury_columns(judged, tmp_path, capsys):
     assert [(r["jury"], r[f"jury:{J1}"], r[f"jury:{J2}"]) for r in rows] == [
         ("50.0", "50.0", "50.0"),
         ("25.0", "25.0", "25.0"),
-        ("0.0", "0.0", ""),  # J2's reply was invalid: no score, never 0
+        ("50.0", "50.0", ""),  # J2's reply was invalid: no score, never 0
     ]
     with (out / "explanation.csv").open(newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
@@ -297,3 +293,28 @@ def test_a_run_matching_two_judged_runs_asks_for_judged_run(judged, tmp_path, ca
     assert main([*args, "--judged-run", "org/alpha=gamma", "--judged-run", "org/beta=beta"]) == 0
     assert main([*args, "--judged-run", "nobody=gamma"]) == 2
     assert "no run of this report is labelled nobody" in capsys.readouterr().err
+
+
+def test_a_relative_recorded_path_is_resolved_against_the_current_folder(judged, tmp_path, monkeypatch):
+    root, folders, directory = judged
+    results = json.loads((directory / "judge_results.json").read_text())
+    results["runs"]["alpha"]["path"] = "results/org__alpha"  # as `meds-bench judge results/org__alpha` records it
+    (directory / "judge_results.json").write_text(json.dumps(results))
+    monkeypatch.chdir(tmp_path)
+    runs = load_judged(Path("judged"))
+    assert runs.find(folders["alpha"]) is runs.runs["alpha"]
+    monkeypatch.chdir(root)  # from elsewhere the relative path names another folder
+    assert runs.find(folders["alpha"]) is None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report", "RUN", "--judged-run", "a=b"],
+        ["compare", "RUN", "RUN", "--judged-run", "a", "b"],
+        ["export-submission", "RUN", "--output", "OUT", "--judged-run", "a"],
+    ],
+)
+def test_judged_run_without_judged_is_refused(command, capsys):
+    assert main(command) == 2
+    assert capsys.readouterr().err.strip().endswith("--judged-run needs --judged DIR")
