@@ -11,6 +11,10 @@ find its partner. Anything else (different targets or prompts, a row no document
 content cannot tell apart) is refused. The statistics are in :mod:`meds_bench.metrics.paired`.
 Documents an API gave no answer for (:mod:`meds_bench.api_status`) count as scored (0); each
 task's line says how many each run had, with a warning when they differ.
+
+With ``--judged DIR`` (or ``--judged DIR_A DIR_B``), the jury scores of ``meds-bench judge`` are compared
+too (:func:`compare_jury`): per free-text task, over the documents paired as above that both runs were
+judged on, with a paired bootstrap CI; per category whose judged tasks all have such documents.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 
 from meds_bench.api_status import is_unanswered
 from meds_bench.catalog import CATEGORIES, TASKS, TaskInfo, category_group, get_task
+from meds_bench.judge.judged import JudgedInputError, JudgedRun, load_judged
 from meds_bench.metrics.paired import Paired, combine, holm, paired_corpus, paired_mean
 from meds_bench.metrics.rescore import (
     ScoreInputError,
@@ -288,6 +293,62 @@ def compare_docs(a: RunDocs, b: RunDocs) -> dict[str, Any]:
     }
 
 
+def _paired_jury(a: list[float], b: list[float]) -> Paired:
+    """Paired difference of mean jury scores: a paired bootstrap CI and permutation p-value
+    (:func:`~meds_bench.metrics.paired.paired_corpus` of the per-document ``[score, 1]`` sums)."""
+    import numpy as np
+
+    def matrix(scores: list[float]) -> np.ndarray:
+        return np.column_stack([np.asarray(scores, dtype=float), np.ones(len(scores))])
+
+    return paired_corpus(matrix(a), matrix(b), lambda sums: sums[..., 0] / sums[..., 1])
+
+
+def compare_jury(a: RunDocs, b: RunDocs, jury_a: JudgedRun, jury_b: JudgedRun) -> dict[str, Any]:
+    """Paired differences (A - B) of the jury scores per task both judged runs have: over the documents
+    :func:`paired_documents` pairs that both were judged on (each document's jury score, 0-100); Holm-adjusted
+    across tasks; per category whose judged tasks (as both judged runs list them) all have a row.
+
+    Raises:
+        CompareInputError: no free-text document was judged in both runs.
+    """
+    tasks: dict[str, Paired] = {}
+    for info in TASKS:
+        docs_a, docs_b = jury_a.docs.get(info.name, {}), jury_b.docs.get(info.name, {})
+        if not docs_a or not docs_b or info.name not in a or info.name not in b:
+            continue
+        key_a = {id(d): k for k, d in a[info.name].items()}
+        key_b = {id(d): k for k, d in b[info.name].items()}
+        keys = [(key_a[id(da)], key_b[id(db)]) for da, db in paired_documents(info, a[info.name], b[info.name])]
+        both = [(docs_a[ka].score, docs_b[kb].score) for ka, kb in keys if ka in docs_a and kb in docs_b]
+        if both:
+            tasks[info.name] = _paired_jury([x for x, _ in both], [y for _, y in both])
+    if not tasks:
+        raise CompareInputError(
+            f"judged runs {jury_a.label} and {jury_b.label} share no judged document of the two runs; judge both "
+            "runs on the same free-text tasks (meds-bench judge RUN_A RUN_B ...)"
+        )
+    adjusted = holm([t.p_value for t in tasks.values()])
+    categories: dict[str, Paired] = {}
+    for category in CATEGORIES:
+        members = jury_a.categories.get(category, (None, ()))[1]
+        if members and members == jury_b.categories.get(category, (None, ()))[1] and all(t in tasks for t in members):
+            categories[category] = combine([tasks[t] for t in members])
+    cat_adjusted = holm([c.p_value for c in categories.values()]) if categories else []
+    return {
+        "judged_a": jury_a.label,
+        "judged_b": jury_b.label,
+        "tasks": [
+            {"task": name, "meds_id": get_task(name).meds_id, **row.as_row(), "p_holm": p}
+            for (name, row), p in zip(tasks.items(), adjusted, strict=True)
+        ],
+        "categories": [
+            {"category": name, **row.as_row(), "p_holm": p}
+            for (name, row), p in zip(categories.items(), cat_adjusted, strict=True)
+        ],
+    }
+
+
 def add_unanswered(result: dict[str, Any], a: RunDocs, b: RunDocs) -> list[str]:
     """Add ``unanswered_a`` and ``unanswered_b`` (the task's documents an API gave no answer for, in each
     run) to the task rows of :func:`compare_docs`' result; return the MedS ids of the tasks whose two runs
@@ -341,6 +402,17 @@ def format_comparison(result: Mapping[str, Any], label_a: str, label_b: str) -> 
     return "\n".join(lines)
 
 
+def format_jury(result: Mapping[str, Any]) -> str:
+    """Plain text of :func:`compare_jury`: a heading, then one line per task and category."""
+    lines = [
+        f"Jury scores, A - B = judged run {result['judged_a']} - {result['judged_b']} (0-100; the documents both "
+        "were judged on; paired bootstrap CI, permutation p):"
+    ]
+    lines += [_line(f"{r['meds_id']} {r['task']}", r) for r in result["tasks"]]
+    lines += [_line(f"category {r['category']}", r) for r in result["categories"]]
+    return "\n".join(lines)
+
+
 def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``compare`` on the ``meds-bench`` command line."""
     p = subparsers.add_parser("compare", help="paired differences between two runs (CI, p-value, Holm, MDD)")
@@ -351,19 +423,62 @@ def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
     add_output_option(
         p, metavar="FILE", old_flags=("--json",), help="write the rows (diff, ci_low, ci_high, p_value, n, ...) as JSON"
     )
+    p.add_argument(
+        "--judged",
+        metavar="DIR",
+        nargs="+",
+        help="also compare the jury scores of `meds-bench judge --output DIR` (DIR judged both runs), or of "
+        "DIR_A and DIR_B (one each); give it after RUN_A RUN_B",
+    )
+    p.add_argument(
+        "--judged-run",
+        metavar="JUDGED",
+        nargs=2,
+        help="the labels in DIR of the judged runs of RUN_A and RUN_B, when matching by path fails",
+    )
     p.set_defaults(func=run_compare)
+
+
+def _judged_pair(args: argparse.Namespace) -> tuple[JudgedRun, JudgedRun]:
+    """The judged runs of RUN_A and RUN_B (by path, or ``--judged-run``).
+
+    Raises:
+        JudgedInputError: a folder that cannot be read, a run no judged run matches, or one matching both.
+    """
+    if len(args.judged) > 2:
+        raise JudgedInputError(f"--judged takes DIR or DIR_A DIR_B, not {len(args.judged)} folders")
+    dirs = [load_judged(Path(d)) for d in args.judged]
+    chosen = args.judged_run or [None, None]
+    found = []
+    for run, judged, label in zip((args.run_a, args.run_b), (dirs[0], dirs[-1]), chosen, strict=True):
+        found.append(judged.require(Path(run), label, "--judged-run JUDGED_A JUDGED_B"))
+    if len(dirs) == 1 and found[0] is found[1]:
+        raise JudgedInputError(
+            f"{dirs[0].directory}: judged run {found[0].label} matches both runs; pass --judged-run JUDGED_A JUDGED_B"
+        )
+    return found[0], found[1]
 
 
 def run_compare(args: argparse.Namespace) -> int:
     """Entry point of ``meds-bench compare``."""
+    if args.judged_run and not args.judged:
+        print("meds-bench compare: --judged-run needs --judged DIR", file=sys.stderr)
+        return 2
     try:
+        judged = _judged_pair(args) if args.judged else None
         a, b = load_docs(Path(args.run_a)), load_docs(Path(args.run_b))
         result = compare_docs(a, b)
-    except CompareInputError as err:
+        if judged is not None:
+            result["jury"] = compare_jury(a, b, *judged)
+    except (CompareInputError, JudgedInputError) as err:
         print(f"meds-bench compare: {err}", file=sys.stderr)
         return 2
     differ = add_unanswered(result, a, b)
     print(format_comparison(result, args.run_a, args.run_b))
+    if judged is not None:
+        print(format_jury(result["jury"]))
+        for line in [line for run in judged for line in run.failed_control_lines()]:
+            print(f"meds-bench compare: warning: {line}", file=sys.stderr)
     if differ:
         print(
             f"meds-bench compare: warning: the runs left different documents unanswered in {', '.join(differ)} "

@@ -1,1 +1,1 @@
-"""The jury for the free-text tasks (issue 27): judging saved runs with LLM judges, and checking the judges."""
+"""LLM judges for the free-text half of MedS-Bench (``meds-bench judge``): rubrics, judging, the jury's scores."""

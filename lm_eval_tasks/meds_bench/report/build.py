@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from meds_bench.catalog import CATEGORIES, TASKS, get_task
+from meds_bench.judge.judged import JudgedRun, load_judged
 from meds_bench.report.explorer import DEFAULT_MAX_SAMPLES
+from meds_bench.report.jury import add_jury_columns, jury_table, match_judged
 from meds_bench.report.page import write_page
 from meds_bench.report.reference import load_reference
 from meds_bench.report.render import provenance_table, runs_table, to_markdown, write_csv
@@ -19,6 +21,7 @@ from meds_bench.report.tables import (
     MISSING,
     RunScores,
     category_tables,
+    columns,
     display_label,
     summary_table,
     task_column,
@@ -62,19 +65,32 @@ def _intro(runs: Sequence[Run], included: Sequence[Run], citation: str) -> str:
     return text
 
 
+def judged_runs(
+    results_paths: Iterable[str | Path], include_sample: bool, directory: str | Path, chosen: Mapping[str, str]
+) -> dict[str, JudgedRun]:
+    """Report run label -> its judged run in ``directory`` (``meds-bench judge --output DIR``), for the runs
+    the report shows; ``chosen``: ``--judged-run RUN=JUDGED`` pairs. Raises
+    :class:`meds_bench.judge.judged.JudgedInputError` (unreadable folder, no or ambiguous match)."""
+    runs = _included(load_runs(results_paths), include_sample)
+    return match_judged(runs, load_judged(Path(directory)), chosen)
+
+
 def report(
     results_paths: Iterable[str | Path],
     out_dir: str | Path,
     include_sample: bool = False,
     max_samples: int = DEFAULT_MAX_SAMPLES,
     baseline: str | Path | None = None,
+    judged: Mapping[str, JudgedRun] | None = None,
 ) -> Path:
     """Write leaderboard.md, leaderboard.csv, categories.png, tasks_heatmap.png, index.html and the
     explorer's sample files (``explorer/``, at most ``max_samples`` documents per run and task) into
     ``out_dir`` from lm-eval results files or folders (``LABEL=PATH`` names a run); return index.html.
 
     Runs on the bundled sample data are left out unless ``include_sample``. With ``baseline`` (a run
-    that ``meds-bench compare`` reads), cells whose paired difference to it is significant are marked. Raises
+    that ``meds-bench compare`` reads), cells whose paired difference to it is significant are marked. With
+    ``judged`` (:func:`judged_runs`), the free-text category tables get jury columns, a Jury table follows
+    them and the CSV gets the jury rows (:mod:`meds_bench.report.jury`). Raises
     :class:`meds_bench.report.runs.ReportInputError` for unreadable inputs, before writing anything.
     """
     runs = load_runs(results_paths)
@@ -94,10 +110,17 @@ def report(
             "Holm-adjusted p < 0.05; meds-bench compare)."
         )
     cats = [category_tables(c, scores, figures) for c in CATEGORIES]
+    if judged:
+        cats = [
+            (add_jury_columns(measured, c, columns(c), scores, judged), reported)
+            for c, (measured, reported) in zip(CATEGORIES, cats, strict=True)
+        ]
+        judges = dict.fromkeys(j for run in judged.values() for t in run.tasks.values() for j in t.judges)
+        cats.append((jury_table(scores, judged, list(judges)), None))
     flat = [summary, *(t for pair in cats for t in pair if t is not None)]
     runs_part = [runs_table(runs, included), *(provenance_table(r) for r in runs)]
     (out / "leaderboard.md").write_text(to_markdown(intro, flat, runs_part), encoding="utf-8")
-    write_csv(out / "leaderboard.csv", scores, figures)
+    write_csv(out / "leaderboard.csv", scores, figures, judged or {})
     # matplotlib is imported only when charts are drawn: every `meds-bench` command imports this module
     from meds_bench.report import charts
 

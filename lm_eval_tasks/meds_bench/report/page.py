@@ -27,14 +27,19 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _cell_class(text: str) -> str:
+    """The class of a cell: ``missing`` for a value not measured, ``failed`` for a failed jury control."""
+    if text.startswith(MISSING):
+        return ' class="missing"'
+    return ' class="failed"' if "FAILED" in text else ""
+
+
 def html_table(table: Table, kind: str = "measured", caption: bool = True) -> str:
     """A table as HTML; ``kind`` (``measured``/``reported``) styles it; ``caption`` shows its title."""
     head = "".join(f"<th>{_e(h)}</th>" for h in table.header)
     body = []
     for row in table.rows:
-        cells = "".join(
-            f'<td class="missing">{_e(c)}</td>' if c.startswith(MISSING) else f"<td>{_e(c)}</td>" for c in row
-        )
+        cells = "".join(f"<td{_cell_class(c)}>{_e(c)}</td>" for c in row)
         body.append(f"<tr>{cells}</tr>")
     note = f'<p class="note">{_e(table.note)}</p>' if table.note else ""
     title = f"<caption>{_e(table.title)}</caption>" if caption else ""

@@ -2,17 +2,21 @@
 
 CSV ``kind`` is ``measured`` or ``reported`` (paper figures); ``status`` is ``ok`` or ``missing``
 (the value is then empty, never 0); ``unanswered`` counts the measured documents an API gave no answer
-for (scored 0 in ``value``). API runs add ``input_tokens``/``output_tokens``/``cost_usd`` rows per task.
+for (scored 0 in ``value``). API runs add ``input_tokens``/``output_tokens``/``cost_usd`` rows per task;
+judged runs (``report --judged``) add ``jury`` rows per task and ``jury_<category>`` rows
+(:func:`meds_bench.report.jury.jury_csv_rows`).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from meds_bench.catalog import CATEGORIES, TASKS, category_group
+from meds_bench.judge.judged import JudgedRun
 from meds_bench.metrics.table import metrics_of
+from meds_bench.report.jury import jury_csv_rows
 from meds_bench.report.reference import Figure
 from meds_bench.report.runs import Run
 from meds_bench.report.tables import MISSING, RunScores, Table, columns, display_label, headline_metrics
@@ -165,8 +169,10 @@ def _task_rows(run: Run, scores: RunScores) -> list[dict[str, str]]:
     return rows
 
 
-def write_csv(path: Path, scores: Sequence[RunScores], figures: Sequence[Figure]) -> Path:
-    """The tidy CSV of measured and reported values."""
+def write_csv(
+    path: Path, scores: Sequence[RunScores], figures: Sequence[Figure], judged: Mapping[str, JudgedRun] | None = None
+) -> Path:
+    """The tidy CSV of measured and reported values (and the jury rows of the runs in ``judged``, by label)."""
     groups = {category_group(c): c for c in CATEGORIES}
     by_task = {t.name: t for t in TASKS}
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -174,6 +180,7 @@ def write_csv(path: Path, scores: Sequence[RunScores], figures: Sequence[Figure]
         writer.writeheader()
         for s in scores:
             writer.writerows(_task_rows(s.run, s))
+            writer.writerows(jury_csv_rows(s.run, (judged or {}).get(s.run.label)))
         for fig in figures:
             info = by_task.get(fig.column)
             category = info.category if info else groups.get(fig.column, "summarization")
