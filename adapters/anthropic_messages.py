@@ -11,6 +11,7 @@ from the answer. Credentials: ``ANTHROPIC_API_KEY`` on Anthropic's API; the plat
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -108,6 +109,9 @@ class AnthropicMessagesLM(APIChatLM):
         stops = [s for s in gen.stop if s and s.strip()]
         if stops:
             body["stop_sequences"] = stops
+        if gen.schema:  # structured outputs, beside the effort that output_config may already hold
+            schema_format = {"type": "json_schema", "schema": json.loads(gen.schema)}
+            body["output_config"] = {**body.get("output_config", {}), "format": schema_format}
         return body
 
     def rejected_parameter(self, err: BaseException) -> str | None:

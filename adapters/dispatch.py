@@ -42,6 +42,15 @@ log = logging.getLogger(__name__)
 PERMANENT_STATUS = frozenset({400, 401, 403, 404})
 # Fields a 400 answer may never remove: without them there is no request.
 KEPT_FIELDS = frozenset({"model", "messages", "max_tokens"})
+
+
+def asks_structure(field: str, body: dict[str, Any]) -> bool:
+    """Whether ``field`` of ``body`` carries the requested reply schema (OpenAI's ``response_format``, Anthropic's
+    ``output_config.format``): a 400 naming it stops the run (the caller chose structured output), never drops it."""
+    value = body.get(field)
+    return field == "response_format" or (isinstance(value, dict) and "format" in value)
+
+
 NOT_SENT_BUDGET = "not sent: max_cost_usd reached"
 
 
@@ -150,7 +159,7 @@ class Dispatcher:
         if self.provider.adapt_form(err, body):
             return True
         field = self.provider.rejected_parameter(err)
-        if field is None or field not in body or field in KEPT_FIELDS:
+        if field is None or field not in body or field in KEPT_FIELDS or asks_structure(field, body):
             return False
         if self.removed.add(field, provider_message(err)):
             log.warning("%s rejects %r: it is no longer sent in this run", self.model, field)

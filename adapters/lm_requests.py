@@ -61,7 +61,8 @@ def prompt_layout(context: Any) -> str:
 
 
 def generation_settings(gen_kwargs: dict[str, Any], default_max_tokens: int) -> Generation:
-    """Greedy unless ``do_sample`` is true; the task's ``max_gen_toks`` and ``until`` are honoured."""
+    """Greedy unless ``do_sample`` is true; the task's ``max_gen_toks`` and ``until`` are honoured; a
+    ``json_schema`` (a JSON schema object) asks for structured output."""
     until = gen_kwargs.get("until") or ()
     if isinstance(until, str):
         until = (until,)
@@ -69,7 +70,14 @@ def generation_settings(gen_kwargs: dict[str, Any], default_max_tokens: int) -> 
     temperature = float(gen_kwargs.get("temperature", 1.0)) if do_sample else 0.0
     top_p = gen_kwargs.get("top_p") if do_sample else None
     max_tokens = int(gen_kwargs.get("max_gen_toks") or gen_kwargs.get("max_tokens") or default_max_tokens)
-    return Generation(max_tokens, temperature, float(top_p) if top_p is not None else None, tuple(until))
+    schema = gen_kwargs.get("json_schema")
+    return Generation(
+        max_tokens,
+        temperature,
+        float(top_p) if top_p is not None else None,
+        tuple(until),
+        json.dumps(schema, sort_keys=True) if schema else None,
+    )
 
 
 def trim_at_stops(text: str, stops: Sequence[str]) -> str:

@@ -165,6 +165,11 @@ class OpenAIChatLM(APIChatLM):
                 body["stop"] = sent
         if self.chat_template_kwargs:
             body["chat_template_kwargs"] = self.chat_template_kwargs
+        if gen.schema:  # vLLM and SGLang honour it with guided decoding
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "strict": True, "schema": json.loads(gen.schema)},
+            }
         return body
 
     def request_body(self, body: dict[str, Any], gen: Generation) -> dict[str, Any]:

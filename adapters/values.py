@@ -29,12 +29,14 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Generation:
-    """Provider-neutral generation settings of one request; ``max_tokens`` is the task's answer budget."""
+    """Provider-neutral generation settings of one request; ``max_tokens`` is the task's answer budget;
+    ``schema`` the JSON schema (canonical JSON text) the reply must follow, or None for free text."""
 
     max_tokens: int
     temperature: float
     top_p: float | None
     stop: tuple[str, ...]
+    schema: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from meds_bench.data import (
 )
 from meds_bench.download import add_download_parser
 from meds_bench.export import add_export_parser
+from meds_bench.judge.agreement import add_judge_agreement_parser
+from meds_bench.judge.cli import add_judge_parser
 from meds_bench.metrics.rescore import add_score_parser
 from meds_bench.physionet import add_data_parser
 from meds_bench.report import add_report_parser
@@ -312,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_parser(sub)
     add_export_submission_parser(sub)
     add_batches_parser(sub)
+    add_judge_parser(sub)
+    add_judge_agreement_parser(sub)
     return parser
 
 

@@ -99,7 +99,7 @@ def results_files(path: Path) -> list[Path]:
     raise ReportInputError(f"{path}: no such file or folder")
 
 
-def _model_label(raw: Mapping[str, Any], path: Path) -> str:
+def model_label(raw: Mapping[str, Any], path: Path) -> str:
     config = raw.get("config") if isinstance(raw.get("config"), dict) else {}
     api = config.get("meds_api")
     if isinstance(api, dict) and api.get("model"):
@@ -182,7 +182,7 @@ def load_run(path: Path, label: str | None = None) -> Run:
         )
     date = raw.get("date")
     return Run(
-        label=label or _model_label(raw, path),
+        label=label or model_label(raw, path),
         path=path,
         model=str(config.get("model", "")),
         date=str(date_id or date or ""),
