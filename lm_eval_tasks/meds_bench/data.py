@@ -213,6 +213,10 @@ class PreloadedTasks:
         """The kept task read from ``source``, removed from the store; None when there is none."""
         return self._tasks.pop((info.name, source.location), None)
 
+    def peek(self, info: TaskInfo, source: DataSource) -> LoadedTask | None:
+        """The kept task read from ``source``, left in the store; None when there is none."""
+        return self._tasks.get((info.name, source.location))
+
     def __len__(self) -> int:
         return len(self._tasks)
 
@@ -254,6 +258,12 @@ def load_from(info: TaskInfo, source: DataSource) -> LoadedTask:
     """:func:`load_task` from a source already resolved (by :func:`resolve_source`)."""
     kept = _HANDOVER.get()
     return (kept.take(info, source) if kept is not None else None) or _load(info, source)
+
+
+def preloaded(info: TaskInfo, source: DataSource) -> LoadedTask:
+    """A task for a look before its run: the parse :func:`preload` kept for the run (left for it), else read now."""
+    kept = _HANDOVER.get()
+    return (kept.peek(info, source) if kept is not None else None) or _load(info, source)
 
 
 def preload(info: TaskInfo, source: DataSource) -> int:

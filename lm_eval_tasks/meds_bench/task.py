@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -35,10 +35,34 @@ from meds_bench.chat_form import MERGED_USER, PLAIN, SYSTEM_USER, detect_chat_fo
 from meds_bench.data import DATA_DIR_METADATA_KEY, DataError, load_task
 from meds_bench.fewshot import CasePool
 from meds_bench.metrics.uncertainty import install_stderr
-from meds_bench.prompts import build_prompt
+from meds_bench.prompts import Prompt, build_prompt
 
 logger = logging.getLogger(__name__)
 PROMPT_METADATA_KEY = "meds_bench_prompt"
+
+
+def doc_prompt(
+    doc: dict[str, Any], cases: Sequence[dict[str, Any]], pool: CasePool, shots: int, *, seed: int | None, task: str
+) -> Prompt:
+    """The paper's prompt of ``doc`` with ``shots`` of ``cases`` (``pool`` holds their inputs), drawn as
+    :mod:`meds_bench.fewshot` does for (``seed``, ``task``, the doc's id)."""
+    picks = pool.draw(doc["input"], shots, seed=seed, task=task, doc_id=doc["id"])
+    return build_prompt(doc["definition"], doc["input"], [(cases[i]["input"], cases[i]["output"]) for i in picks])
+
+
+def render_prompt(
+    prompt: Prompt,
+    form: str,
+    system_instruction: str | None = None,
+    chat_template: Callable[..., str] | None = None,
+    add_generation_prompt: bool = True,
+) -> str:
+    """The text sent for ``prompt`` in chat layout ``form`` (:mod:`meds_bench.chat_form`): plain text, or the
+    conversation rendered by ``chat_template`` (lm-eval's ``lm.apply_chat_template``)."""
+    if form == PLAIN or chat_template is None:
+        return prompt.text(system_instruction)
+    render = prompt.messages if form == SYSTEM_USER else prompt.merged_messages
+    return chat_template(render(system_instruction), add_generation_prompt=add_generation_prompt)
 
 
 class DocList(list):
@@ -139,23 +163,11 @@ class MedSBenchTask(ConfigurableTask):
         chat_template: Callable[..., str] | None = None,
         gen_prefix: str | None = None,
     ) -> str:
-        picks = self._case_pool.draw(
-            doc["input"],
-            self.shots_used(num_fewshot),
-            seed=self._fewshot_seed,
-            task=self.config.task,
-            doc_id=doc["id"],
-        )
-        prompt = build_prompt(
-            doc["definition"], doc["input"], [(self._cases[i]["input"], self._cases[i]["output"]) for i in picks]
-        )
-        form = self._form_for(apply_chat_template, chat_template)
-        if form == PLAIN:
-            return prompt.text(system_instruction)
+        shots = self.shots_used(num_fewshot)
+        prompt = doc_prompt(doc, self._cases, self._case_pool, shots, seed=self._fewshot_seed, task=self.config.task)
         # Paper format whatever fewshot_as_multiturn says.
-        render = prompt.messages if form == SYSTEM_USER else prompt.merged_messages
-        messages = render(system_instruction)
-        return chat_template(messages, add_generation_prompt=not gen_prefix)
+        form = self._form_for(apply_chat_template, chat_template)
+        return render_prompt(prompt, form, system_instruction, chat_template, add_generation_prompt=not gen_prefix)
 
     def build_all_requests(
         self,
