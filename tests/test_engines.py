@@ -85,12 +85,12 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture()
-def served(smollm2: Path, tmp_path: Path):
+@pytest.fixture(scope="module")
+def served(smollm2: Path, tmp_path_factory: pytest.TempPathFactory):
     """vLLM's OpenAI-compatible server (what `vllm serve` runs; its module form, since the `vllm` command of the
     CPU build stops on the same version lookup as lm-eval) on a loopback port; its log is shown when the test
     fails; the server ends with the test."""
-    port, log_path = _free_port(), tmp_path / "vllm-serve.log"
+    port, log_path = _free_port(), tmp_path_factory.mktemp("serve") / "vllm-serve.log"
     cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm2)]
     cmd += ["--served-model-name", "smollm2", "--dtype", "float32", "--max-model-len", "4096"]
     cmd += ["--host", "127.0.0.1", "--port", str(port)]
@@ -116,12 +116,49 @@ def served(smollm2: Path, tmp_path: Path):
                 os.killpg(server.pid, signal.SIGKILL)
 
 
-def test_served_vllm_through_meds_openai_gives_the_in_process_answers(in_process, served, tmp_path):
+@pytest.fixture(scope="module")
+def served_run(served, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The eval through `vllm serve` + meds-openai: its output folder and its answers."""
     base_url, log_path = served
-    args = f"model=smollm2,base_url={base_url},num_concurrent=4,cache_dir={tmp_path / 'cache'}"
+    out = tmp_path_factory.mktemp("served")
+    args = f"model=smollm2,base_url={base_url},num_concurrent=4,cache_dir={out / 'cache'}"
     try:
-        answers = _eval(tmp_path / "served", "meds-openai", args, env={**ENV, "OPENAI_API_KEY": "EMPTY"})
+        return out, _eval(out / "run", "meds-openai", args, env={**ENV, "OPENAI_API_KEY": "EMPTY"})
     except AssertionError:
         print(f"vllm serve log:\n{log_path.read_text()[-4000:]}")
         raise
-    _same_on_most("served", answers, "in-process", in_process)
+
+
+def test_served_vllm_through_meds_openai_gives_the_in_process_answers(in_process, served_run):
+    _same_on_most("served", served_run[1], "in-process", in_process)
+
+
+JUDGED = ("meds_bench_rationale_en", "meds_bench_summarization_meqsum")
+
+
+def test_served_model_judges_two_free_text_tasks_with_guided_json(served, served_run, tmp_path):
+    """Issue 27: a real judge (the same served SmolLM2, so self-judging is allowed and recorded) grades 2 free-text
+    tasks x 5 documents through vLLM's guided decoding; a 135M judge may fail the controls: the output says so."""
+    base_url, log_path = served
+    cmd = [sys.executable, "-m", "meds_bench.cli", "judge", str(served_run[0] / "run"), "--tasks", ",".join(JUDGED)]
+    cmd += ["--judge", f"meds-openai:model=smollm2,base_url={base_url},num_concurrent=4,cache_dir={tmp_path / 'c'}"]
+    cmd += ["--output", str(tmp_path / "judged"), "--allow-self-judging"]
+    proc = subprocess.run(cmd, env={**ENV, "OPENAI_API_KEY": "EMPTY"}, capture_output=True, text=True, timeout=1500)
+    print(proc.stdout)
+    assert proc.returncode == 0, f"{proc.stderr[-3000:]}\nvllm serve log:\n{log_path.read_text()[-3000:]}"
+    results = json.loads((tmp_path / "judged" / "judge_results.json").read_text())
+    (judge,) = results["judges"]
+    assert judge["structured"] and judge["removed_parameters"] == {}  # the server took response_format
+    (run,) = results["runs"].values()
+    assert sorted(run["tasks"]) == sorted(JUDGED) and results["allow_self_judging"] and results["self_judging"]
+    rows = [json.loads(line) for line in (tmp_path / "judged" / "judgements.jsonl").read_text().splitlines()]
+    for task in JUDGED:
+        entry, answers = run["tasks"][task], [r for r in rows if r["task"] == task and r["kind"] == "answer"]
+        assert len(answers) == LIMIT and entry["invalid"] == sum(r["status"] == "invalid" for r in answers)
+        assert entry["n"] + entry["invalid"] + entry["unanswered"] == LIMIT
+        assert all(0 <= r["score"] <= 100 for r in answers if r["status"] == "ok")
+        controls = run["controls"][task]
+        failed = [name for name in ("reference", "swapped") if name in controls and not controls[name]["passed"]]
+        for name in failed:
+            assert f"CONTROL FAILED: {'the reference' if name == 'reference' else 'another'}" in proc.stdout
+        print(f"{task}: jury {entry['jury']}, invalid {entry['invalid']}, failed controls {failed or 'none'}")
