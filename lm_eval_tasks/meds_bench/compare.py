@@ -260,6 +260,22 @@ def _paired_by_content(info: TaskInfo, a: list[Doc], b: list[Doc]) -> list[tuple
     return pairs
 
 
+def holm_rows(tasks: Mapping[str, Paired], categories: Mapping[str, Paired]) -> dict[str, list[dict[str, Any]]]:
+    """The ``tasks`` and ``categories`` rows of a comparison, each with its p-value Holm-adjusted across its kind."""
+    task_p = holm([t.p_value for t in tasks.values()]) if tasks else []
+    category_p = holm([c.p_value for c in categories.values()]) if categories else []
+    return {
+        "tasks": [
+            {"task": name, "meds_id": get_task(name).meds_id, **row.as_row(), "p_holm": p}
+            for (name, row), p in zip(tasks.items(), task_p, strict=True)
+        ],
+        "categories": [
+            {"category": name, **row.as_row(), "p_holm": p}
+            for (name, row), p in zip(categories.items(), category_p, strict=True)
+        ],
+    }
+
+
 def compare_docs(a: RunDocs, b: RunDocs) -> dict[str, Any]:
     """Paired differences (A - B) per task present in both, per complete category, and of the mean
     over complete categories; task p-values also Holm-adjusted across tasks."""
@@ -272,23 +288,14 @@ def compare_docs(a: RunDocs, b: RunDocs) -> dict[str, Any]:
             tasks[info.name] = _paired_task(info.name, [da for da, _ in pairs], [db for _, db in pairs])
     if not tasks:
         raise CompareInputError("the two runs share no scored document of any MedS-Bench task")
-    adjusted = holm([t.p_value for t in tasks.values()])
     members = {g["group"]: g["task"] for g in load_groups()}
     categories: dict[str, Paired] = {}
     for category in CATEGORIES:
         names = members[category_group(category)]
         if all(n in tasks for n in names):
             categories[category] = combine([tasks[n] for n in names])
-    cat_adjusted = holm([c.p_value for c in categories.values()]) if categories else []
     return {
-        "tasks": [
-            {"task": name, "meds_id": get_task(name).meds_id, **row.as_row(), "p_holm": p}
-            for (name, row), p in zip(tasks.items(), adjusted, strict=True)
-        ],
-        "categories": [
-            {"category": name, **row.as_row(), "p_holm": p}
-            for (name, row), p in zip(categories.items(), cat_adjusted, strict=True)
-        ],
+        **holm_rows(tasks, categories),
         "mean": {"categories": len(categories), **combine(list(categories.values())).as_row()} if categories else None,
     }
 
@@ -328,25 +335,12 @@ def compare_jury(a: RunDocs, b: RunDocs, jury_a: JudgedRun, jury_b: JudgedRun) -
             f"judged runs {jury_a.label} and {jury_b.label} share no judged document of the two runs; judge both "
             "runs on the same free-text tasks (meds-bench judge RUN_A RUN_B ...)"
         )
-    adjusted = holm([t.p_value for t in tasks.values()])
     categories: dict[str, Paired] = {}
     for category in CATEGORIES:
         members = jury_a.categories.get(category, (None, ()))[1]
         if members and members == jury_b.categories.get(category, (None, ()))[1] and all(t in tasks for t in members):
             categories[category] = combine([tasks[t] for t in members])
-    cat_adjusted = holm([c.p_value for c in categories.values()]) if categories else []
-    return {
-        "judged_a": jury_a.label,
-        "judged_b": jury_b.label,
-        "tasks": [
-            {"task": name, "meds_id": get_task(name).meds_id, **row.as_row(), "p_holm": p}
-            for (name, row), p in zip(tasks.items(), adjusted, strict=True)
-        ],
-        "categories": [
-            {"category": name, **row.as_row(), "p_holm": p}
-            for (name, row), p in zip(categories.items(), cat_adjusted, strict=True)
-        ],
-    }
+    return {"judged_a": jury_a.label, "judged_b": jury_b.label, **holm_rows(tasks, categories)}
 
 
 def add_unanswered(result: dict[str, Any], a: RunDocs, b: RunDocs) -> list[str]:
