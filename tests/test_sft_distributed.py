@@ -154,3 +154,33 @@ def test_two_rank_run_killed_resumes_and_matches_one_process_of_the_same_step(tm
     ddp_losses, one_losses = _losses(ddp, 10), _losses(one, 10)
     assert len(ddp_losses) == len(one_losses) == 10
     assert ddp_losses == pytest.approx(one_losses, rel=1e-3, abs=1e-4)
+    _same_weights(ddp / "final", one / "final")
+    assert _answers(ddp / "final", tmp_path / "eval_ddp") == _answers(one / "final", tmp_path / "eval_one")
+
+
+def _same_weights(a: Path, b: Path) -> None:
+    """The two final (full state dict) checkpoints hold the same tensors within float tolerance."""
+    from safetensors.torch import load_file
+
+    wa, wb = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        assert (wa[name] - wb[name]).abs().max().item() <= 1e-4 + 1e-3 * wb[name].abs().max().item(), name
+
+
+def _answers(checkpoint: Path, out: Path) -> dict[tuple[str, int], str]:
+    """The greedy answers of ``meds-bench eval --model hf`` on two sample tasks x 3 documents."""
+    from meds_bench import sample_data_path
+
+    cmd = [sys.executable, "-m", "meds_bench.cli", "eval", "--data-dir", str(sample_data_path()), "--model", "hf"]
+    cmd += ["--model_args", f"pretrained={checkpoint},dtype=float32", "--tasks", "task29,task52", "--limit", "3"]
+    cmd += ["--gen_kwargs", "max_gen_toks=16", "--device", "cpu", "--log_samples", "--output_path", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=_env(), cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    answers = {}
+    for samples in out.rglob("samples_*.jsonl"):
+        for line in samples.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            answers[(record["doc"]["task"], record["doc_id"])] = record["resps"][0][0]
+    assert len(answers) == 6
+    return answers
