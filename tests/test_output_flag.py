@@ -16,6 +16,8 @@ WRITERS = [
     (["export-lm-eval"], []),
     (["compare", "a", "b"], ["--json"]),
     (["download"], ["--dir"]),
+    (["judge", "run", "--judge", "meds-openai:model=gpt-5.1"], []),
+    (["judge-agreement", "labels.csv", "--judged", "judged"], []),
 ]
 POSITIONAL = {"export-submission", "export-lm-eval"}
 

@@ -2,7 +2,7 @@
 
 Writes ``DIR/judgements.jsonl`` (one line per run, task, document, kind and judge) and ``DIR/judge_results.json``
 (per run: the jury per task and category, each judge's mean, their agreement, the controls; the cost); the
-layouts are in docs/metrics.md. Every input is checked before any judge is made, and a judge is made (its key
+layouts are in docs/jury.md. Every input is checked before any judge is made, and a judge is made (its key
 checked) before any request leaves. ``--dry-run`` prints the price of judging and of the controls, sync and
 batch, beside the runs' own cost, and writes nothing.
 """
