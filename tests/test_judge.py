@@ -252,3 +252,43 @@ def test_lenient_reading() -> None:
 def test_every_free_text_task_has_a_rubric() -> None:
     assert len(JUDGED_TASKS) == 27
     assert {t.category for t in JUDGED_TASKS} == {"rationale", "explanation", "factver", "nli", "summarization"}
+
+
+def test_readers_agree_with_the_jury_on_empty_answers_unanswered_and_length(tmp_path) -> None:
+    """report/compare/submission read what the jury computed: an empty answer at 0, unanswered judge requests
+    counted, the length check failed where the jury failed it."""
+    from meds_bench.judge.judged import load_judged
+
+    answers = {RATIONALE: [REFERENCES[0], REFERENCES[1], "no", "no idea", ""]}
+    run = write_run(tmp_path / "run", answers)
+    with FakeLLMServer(answer=stand_in()) as server:
+        spec = f"meds-openai:model=judge-reader,base_url={server.openai_url}"
+        assert main(judge_cmd([str(run)], [spec], tmp_path / "out")) == 0
+    (judged,) = load_judged(tmp_path / "out").runs.values()
+    docs = judged.docs[RATIONALE]
+    assert docs["4"].score == 0.0 and docs["0"].score == 100.0 and len(docs) == 5
+    assert judged.tasks[RATIONALE].jury == pytest.approx((100 + 100 + 0 + 0 + 0) / 5)
+    failed = [c.kind for _, c in judged.failed_controls()]
+    assert failed == ["length"] and "scores follow answer length" in judged.failed_control_lines()[0]
+
+
+def test_unanswered_judge_requests_reach_the_readers(tmp_path) -> None:
+    from meds_bench.judge.judged import load_judged
+
+    run = write_run(tmp_path / "run", ANSWERS)
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps(PRICES))
+    with FakeLLMServer(answer=stand_in()) as server:
+        spec = f"meds-openai:model=judge-top,base_url={server.openai_url},prices={prices},num_concurrent=1"
+        assert main(judge_cmd([str(run)], [spec], tmp_path / "out", "--no-controls", "--max-cost-usd", "0.007")) == 0
+    (judged,) = load_judged(tmp_path / "out").runs.values()
+    entry = judged.tasks[RATIONALE]
+    assert entry.unanswered == 5 - entry.n > 0 and entry.invalid == 0
+
+
+@pytest.mark.parametrize("flag", ["--limit", "--control-docs"])
+def test_counts_below_one_are_usage_errors(tmp_path, capsys, flag) -> None:
+    run = write_run(tmp_path / "run", ANSWERS)
+    with pytest.raises(SystemExit) as exit_info:
+        main(judge_cmd([str(run)], ["meds-openai:model=judge-top"], tmp_path / "out", flag, "-1"))
+    assert exit_info.value.code == 2 and "give a whole number of 1 or more" in capsys.readouterr().err

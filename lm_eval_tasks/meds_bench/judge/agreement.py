@@ -1,9 +1,10 @@
 """``meds-bench judge-agreement LABELS.csv --judged DIR``: how well the jury agrees with your own raters.
 
 LABELS.csv has the columns ``task,doc_id,rater,score`` (a human rater's score on any numeric scale), and ``run``
-when DIR judged several runs. The jury score of a document is the mean ``score`` of its valid judgements
-(``kind`` "answer", ``status`` "ok") in ``DIR/judgements.jsonl``. On the documents both have, with the raters'
-scores put on 0-100 (min-max over ``--scale LOW,HIGH``, by default the lowest and highest score given):
+when DIR judged several runs. The jury score of a document is the mean ``score`` of its scored judgements in
+``DIR/judgements.jsonl`` (``kind`` "answer", a status of ``jury.SCORED_STATUSES``: an empty answer scores 0). On
+the documents both have, with the raters' scores put on 0-100 (min-max over ``--scale LOW,HIGH``, by default the
+lowest and highest score given):
 
 - ICC(2,k) over items x [metric, the raters' mean], with McGraw & Wong's 95% interval;
 - Krippendorff's alpha (interval) over [metric, rater 1, rater 2, ...] x items, with a 95% bootstrap interval
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from meds_bench.judge.jury import SCORED_STATUSES
 from meds_bench.judge.stats import SEED, Estimate, bootstrap_over_items, icc2k, krippendorff_alpha
 from meds_bench.output_flag import add_output_option
 from meds_bench.text_files import NotJsonLineError, NotUtf8Error, read_json_lines, read_utf8
@@ -123,7 +125,7 @@ def read_judged(folder: Path) -> Judged:
                 continue
             item = (str(obj["run"]), str(obj["task"]), str(obj["doc_id"]))
             scores.setdefault(item, [])  # a judged document, even when no judgement of it is valid
-            if obj.get("status") == "ok":
+            if obj.get("status") in SCORED_STATUSES:
                 if not isinstance(obj.get("score"), int | float):
                     raise AgreementInputError(f"{path}:{number}: a valid judgement without a numeric score")
                 scores[item].append(float(obj["score"]))

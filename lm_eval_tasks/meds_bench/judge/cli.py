@@ -31,7 +31,7 @@ from meds_bench.judge.judges import (
     make_judge,
     parse_spec,
 )
-from meds_bench.judge.jury import category_scores, doc_scores, task_entry
+from meds_bench.judge.jury import EMPTY_SCORE, category_scores, doc_scores, task_entry
 from meds_bench.judge.rubrics import rubric, versions
 from meds_bench.judge.saved_runs import RunInputError, SavedRun, load_saved_run
 from meds_bench.judge.vendors import vendor
@@ -56,7 +56,7 @@ def add_judge_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_output_option(p, metavar="DIR", required=True, help="folder for judgements.jsonl and judge_results.json")
     p.add_argument("--tasks", help="comma-separated task names or patterns (default: every free-text task present)")
-    p.add_argument("--limit", type=int, help="judge at most N documents per task")
+    p.add_argument("--limit", type=positive_int, help="judge at most N documents per task")
     p.add_argument(
         "--dry-run", action="store_true", help="print the price of judging and of the controls; send nothing"
     )
@@ -70,11 +70,22 @@ def add_judge_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-controls", action="store_true", help="skip the controls (reference, swapped reference)")
     p.add_argument(
         "--control-docs",
-        type=int,
+        type=positive_int,
         default=CONTROL_DOCS,
         help=f"documents per task the controls use (default {CONTROL_DOCS})",
     )
     p.set_defaults(func=run_judge)  # fmt: skip
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of 1 or more (argparse's usage error, exit 2, otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of 1 or more")
+    return value
 
 
 def _selected(run: SavedRun, patterns: list[str] | None, limit: int | None) -> list[Any]:
@@ -121,12 +132,18 @@ def _paper(item: Item) -> dict[str, float]:
     return {k: round(float(v), 4) for k, v in values.items() if k in ("bleu1", "rouge1")}
 
 
+def _score(j: Judgement) -> float | None:
+    if j.status == "empty_answer":
+        return EMPTY_SCORE
+    return j.verdict.score if j.verdict else None
+
+
 def _row(j: Judgement, judge_label: str) -> dict[str, Any]:
     item, verdict = j.item, j.verdict
     row = {
         "run": item.run, "task": item.task, "doc_id": item.doc_id, "kind": item.kind, "judge": judge_label,
         "rubric": item.rubric.category, "rubric_hash": item.rubric.version, "status": j.status,
-        "scores": verdict.scores if verdict else None, "score": verdict.score if verdict else None,
+        "scores": verdict.scores if verdict else None, "score": _score(j),
         "justification": verdict.justification if verdict else "", "answer_chars": len(item.answer),
     }  # fmt: skip
     if item.kind == "answer":
@@ -212,7 +229,7 @@ def _results(runs: list[SavedRun], rows: list[dict[str, Any]], judges: list[str]
                 [answer_rows[d]["paper"].get("rouge1", 0.0) for d in docs],
             )
         out[run.label] = {
-            "path": str(run.path), "model": run.model, "provider": run.provider, "tasks": tasks,
+            "path": str(run.path.resolve()), "model": run.model, "provider": run.provider, "tasks": tasks,
             "categories": category_scores(tasks), "controls": controls,
         }  # fmt: skip
     return out

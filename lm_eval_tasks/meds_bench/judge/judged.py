@@ -3,13 +3,14 @@
 ``DIR/judge_results.json`` gives, per judged run, each task's jury score (0-100) with its standard error, 95% CI,
 Krippendorff's alpha, each judge's mean, documents and invalid replies; each category's jury score; and the
 controls. ``DIR/judgements.jsonl`` gives one line per (run, task, doc_id, kind, judge); from its ``answer`` lines
-with status ``ok`` this module forms each document's jury score: the mean of their ``score`` (each the mean of one
-judge's criteria on 0-100; every judge of a task scores the same criteria, so this is the mean over judges and
-criteria), and each judge's own score of the document. A later line for the same (run, task, doc_id, kind,
-judge) replaces an earlier one (a resumed judge run appends).
+with a score (``jury.SCORED_STATUSES``: ``ok``, and ``empty_answer`` at 0) this module forms each document's jury
+score: the mean of their ``score`` (each the mean of one judge's criteria on 0-100; every judge of a task scores
+the same criteria, so this is the mean over judges and criteria), and each judge's own score of the document. A
+later line for the same (run, task, doc_id, kind, judge) replaces an earlier one.
 
 Which judged run belongs to a run given to ``report``/``compare``/``export-submission`` (:meth:`JudgedRuns.find`):
-the one whose recorded ``path`` (resolved against the current folder) is the run's results file or folder, a
+the one whose recorded ``path`` (absolute since ``meds-bench judge`` records it so; an older relative one is
+resolved against the current folder) is the run's results file or folder, a
 folder holding it, or a folder inside the folder given; when several are, the one among them whose label is the
 run's; with no such path, the one whose label is the run's. Several left: the command asks for ``--judged-run``.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from meds_bench.catalog import get_task
+from meds_bench.judge.jury import SCORED_STATUSES
 from meds_bench.metrics.uncertainty import Z95, Interval, normal_interval
 from meds_bench.text_files import NotJsonLineError, NotUtf8Error, read_json_lines, read_utf8
 
@@ -53,13 +55,15 @@ class JuryTask:
     judges: dict[str, float | None]
     n: int
     invalid: int
+    unanswered: int = 0  # judge requests that failed or were not sent (budget)
 
 
 @dataclass(frozen=True)
 class Control:
     """A control of one task: ``reference`` (the reference given as the answer must score at least
-    ``threshold``) or ``swapped`` (an answer judged against another document's reference must score at most
-    ``threshold``); ``score`` is None when no judgement of it was valid."""
+    ``threshold``), ``swapped`` (an answer judged against another document's reference must score at most
+    ``threshold``) or ``length`` (the Spearman correlation of the jury score with the answer's length must be at
+    most ``threshold``); ``score`` is None when no judgement of it was valid."""
 
     kind: str
     score: float | None
@@ -74,6 +78,8 @@ class Control:
             return f"{self.kind} {self.score:.2f} {sign} {self.threshold:g}"
         if self.score is None:
             return f"FAILED: {self.kind}: no valid judgement of its {self.n} document(s)"
+        if self.kind == "length":
+            return f"FAILED: scores follow answer length (Spearman {self.score:.2f} > {self.threshold:g})"
         failed_sign = "<" if self.kind == "reference" else ">"
         return f"FAILED: {self.kind} scored {self.score:.2f} {failed_sign} {self.threshold:g}"
 
@@ -81,7 +87,7 @@ class Control:
 @dataclass(frozen=True)
 class LengthCheck:
     """Spearman correlation of the score with the answer's length, for the jury and for ROUGE-1 (None when
-    undefined), over ``n`` documents: a check shown beside the controls, never passed or failed."""
+    undefined), over ``n`` documents; whether it passed is a :class:`Control` of kind ``length``."""
 
     jury: float | None
     rouge1: float | None
@@ -240,6 +246,7 @@ def _jury_task(read: _Reader, name: str, entry: Any, where: str) -> JuryTask:
         judges={str(j): read.number(judges, j, f"{where}.judges.{j}") for j in judges},
         n=read.count(entry, "n", f"{where}.n"),
         invalid=read.count(entry, "invalid", f"{where}.invalid"),
+        unanswered=read.count(entry, "unanswered", f"{where}.unanswered"),
     )
 
 
@@ -263,6 +270,9 @@ def _controls(read: _Reader, entry: dict[str, Any], where: str) -> tuple[list[Co
             read.number(s, "rouge1", f"{where}.length_spearman.rouge1"),
             read.count(s, "n", f"{where}.length_spearman.n"),
         )
+        threshold = read.number(s, "threshold", f"{where}.length_spearman.threshold")
+        if isinstance(s.get("passed"), bool) and threshold is not None:
+            controls.append(Control("length", length.jury, threshold, s["passed"], length.n))
     return controls, length
 
 
@@ -344,11 +354,11 @@ def _judgement(obj: Any, where: str, runs: Mapping[str, JudgedRun]) -> tuple[tup
         task = get_task(obj["task"]).name
     except KeyError:
         raise JudgedInputError(f"{where}: field 'task': {obj['task']!r} is not a MedS-Bench task; {_FIX}") from None
-    if obj["kind"] != "answer" or obj["status"] != "ok":
+    if obj["kind"] != "answer" or obj["status"] not in SCORED_STATUSES:
         return None
     score = obj.get("score")
     if not _is_number(score) or not 0 <= score <= 100:
-        raise JudgedInputError(f"{where}: field 'score': expected a number from 0 to 100 on an 'ok' line; {_FIX}")
+        raise JudgedInputError(f"{where}: field 'score': expected a number from 0 to 100 on a scored line; {_FIX}")
     return (obj["run"], task, str(doc_id), obj["judge"]), float(score)
 
 

@@ -19,14 +19,14 @@ import numpy as np
 from meds_bench.catalog import CATEGORIES, get_task
 from meds_bench.judge.stats import krippendorff_alpha, mean_ci, pairwise_spearman
 
-EMPTY_SCORE = 0.0
+EMPTY_SCORE = 0.0  # an empty answer is not sent to the judges: it scores this, as the paper metrics score it
+# The statuses of a judgement row that carries a score; every reader of judgements.jsonl uses this one rule.
+SCORED_STATUSES = frozenset({"ok", "empty_answer"})
 
 
 def row_score(row: Mapping[str, Any]) -> float | None:
     """The 0-100 score a judgement row gives its answer, or None when it gives none."""
-    if row.get("status") == "empty_answer":
-        return EMPTY_SCORE
-    return float(row["score"]) if row.get("status") == "ok" and row.get("score") is not None else None
+    return float(row["score"]) if row.get("status") in SCORED_STATUSES and row.get("score") is not None else None
 
 
 def _rounded(value: float | None, digits: int = 4) -> float | None:

@@ -123,7 +123,7 @@ def jury_table(scores: Sequence[RunScores], judged: Mapping[str, JudgedRun], jud
                     *(fmt((v,)) if (v := entry.judges.get(judge)) is not None else "—" for judge in judges),
                     "—" if entry.alpha is None else f"{entry.alpha:.2f}",
                     str(entry.n),
-                    str(entry.invalid),
+                    str(entry.invalid) + (f" (+{entry.unanswered} unanswered)" if entry.unanswered else ""),
                     _controls_text(j, task),
                     f"{_rho(length.jury)} / {_rho(length.rouge1)} (n={length.n})" if length else "—",
                 ]
@@ -131,7 +131,8 @@ def jury_table(scores: Sequence[RunScores], judged: Mapping[str, JudgedRun], jud
     note = (
         "Each judge's column: its own mean over the documents (0-100). Alpha: Krippendorff's alpha between the "
         "judges (ordinal; 1 = full agreement, 0 = chance, — when undefined). Invalid: replies no score could be "
-        "read from after one retry (left out, never scored 0). Controls: the reference given as the answer must "
+        "read from after one retry (left out, never scored 0); unanswered: judge requests that failed or were not "
+        "sent (budget), also left out. Controls: the reference given as the answer must "
         "score at least the threshold; an answer judged against another document's reference at most it; a "
         "FAILED control means this jury cannot be trusted on that task. Length ρ: Spearman correlation of the "
         "score with the answer's length (a jury that rewards length shows a much higher ρ than ROUGE-1)."
