@@ -52,7 +52,8 @@ $(VENV)/.vllm-installed: $(VENV)/.installed
 	   { tail -n 40 $(VENV)/install.log; echo "vLLM install failed; full log: $(VENV)/install.log"; exit 1; }
 	@touch $@
 
-# The real engines (tests/test_engines.py): in-process vLLM, vllm serve + meds-openai, hf; answers compared.
+# The real engines (tests/test_engines.py): in-process vLLM, vllm serve + meds-openai, hf; answers compared;
+# a served judge; a 2-rank checkpoint scored by vllm and hf.
 test-engines: install-vllm
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m engines $(PYTEST_ARGS) tests/test_engines.py
 

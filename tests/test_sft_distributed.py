@@ -168,14 +168,15 @@ def _same_weights(a: Path, b: Path) -> None:
         assert (wa[name] - wb[name]).abs().max().item() <= 1e-4 + 1e-3 * wb[name].abs().max().item(), name
 
 
-def _answers(checkpoint: Path, out: Path) -> dict[tuple[str, int], str]:
-    """The greedy answers of ``meds-bench eval --model hf`` on two sample tasks x 3 documents."""
+def _answers(checkpoint: Path, out: Path, model: str = "hf", env: dict[str, str] | None = None) -> dict:
+    """The greedy answers of ``meds-bench eval --model hf`` (or ``vllm``) on two sample tasks x 3 documents."""
     from meds_bench import sample_data_path
 
-    cmd = [sys.executable, "-m", "meds_bench.cli", "eval", "--data-dir", str(sample_data_path()), "--model", "hf"]
-    cmd += ["--model_args", f"pretrained={checkpoint},dtype=float32", "--tasks", "task29,task52", "--limit", "3"]
-    cmd += ["--gen_kwargs", "max_gen_toks=16", "--device", "cpu", "--log_samples", "--output_path", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=_env(), cwd=ROOT)
+    args = f"pretrained={checkpoint},dtype=float32" + (",max_model_len=2048" if model == "vllm" else "")
+    cmd = [sys.executable, "-m", "meds_bench.cli", "eval", "--data-dir", str(sample_data_path()), "--model", model]
+    cmd += ["--model_args", args, "--tasks", "task29,task52", "--limit", "3", "--gen_kwargs", "max_gen_toks=16"]
+    cmd += [*(["--device", "cpu"] if model == "hf" else []), "--log_samples", "--output_path", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env={**_env(), **(env or {})}, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     answers = {}
     for samples in out.rglob("samples_*.jsonl"):
